@@ -1,0 +1,3 @@
+from gmmcli.cli import main
+
+main()

@@ -1,0 +1,365 @@
+"""The command line: parse, call one pipeline function, render.
+
+This is the only module that imports typer, and the only place exit codes are
+decided (see :data:`EXIT_CODES`). Heavy modules (numpy, pandas, pyarrow,
+scipy) are imported inside the commands so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from enum import Enum
+from typing import Annotated, List, Optional
+
+import typer
+
+try:  # typer >= 0.25 vendors click as typer._click
+    from typer import _click as click
+    from typer._click import exceptions as click_exceptions
+except ImportError:  # pragma: no cover - older typer
+    import click
+    from click import exceptions as click_exceptions
+
+
+from gmmcli import __version__
+from gmmcli.errors import (
+    ConvergenceError, DataError, GmmError, NoInputError, NumericalError, OutputError,
+    UsageError, WriteError,
+)
+
+EXIT_OK, EXIT_USAGE, EXIT_NUMERICAL, EXIT_DATA, EXIT_NOINPUT = 0, 2, 3, 65, 66
+EXIT_SOFTWARE, EXIT_CANTCREAT, EXIT_IOERR = 70, 73, 74
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE, EXIT_TERMINATED = 130, 141, 143
+
+EXIT_CODES = (
+    (EXIT_OK, "success"),
+    (EXIT_USAGE, "usage error: a bad option or argument"),
+    (EXIT_NUMERICAL, "numerical failure, or not converged / collapsed under --strict"),
+    (EXIT_DATA, "bad input data or model file"),
+    (EXIT_NOINPUT, "an input file is missing or unreadable"),
+    (EXIT_SOFTWARE, "internal error (a bug: please report it with the --debug output)"),
+    (EXIT_CANTCREAT, "the output file cannot be created"),
+    (EXIT_IOERR, "I/O error while writing (e.g. disk full)"),
+    (EXIT_INTERRUPTED, "interrupted (Ctrl-C)"),
+    (EXIT_BROKEN_PIPE, "broken pipe (the reader of stdout went away)"),
+    (EXIT_TERMINATED, "terminated (SIGTERM)"),
+)
+ERROR_EXIT = (  # most specific first
+    (UsageError, EXIT_USAGE), (ConvergenceError, EXIT_NUMERICAL), (NumericalError, EXIT_NUMERICAL),
+    (DataError, EXIT_DATA), (NoInputError, EXIT_NOINPUT), (OutputError, EXIT_CANTCREAT),
+    (WriteError, EXIT_IOERR),
+)
+EPILOG = "Exit codes: " + "; ".join(f"{c} {m}" for c, m in EXIT_CODES) + "."
+
+app = typer.Typer(
+    name="gmmcli", add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
+    help="Fit Gaussian mixture models to CSV data and apply them.", epilog=EPILOG,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+class Terminated(BaseException):
+    """Raised from the SIGTERM handler so that clean-up code runs."""
+
+
+# ---------------------------------------------------------------- shared options
+class Covariance(str, Enum):
+    full = "full"
+    tied = "tied"
+    diag = "diag"
+    spherical = "spherical"
+
+
+class Init(str, Enum):
+    kmeans_pp = "kmeans++"
+    kmeans = "kmeans"
+    random = "random"
+    random_from_data = "random-from-data"
+
+
+class PredictFormat(str, Enum):
+    csv = "csv"
+    jsonl = "jsonl"
+
+
+class TraceFormat(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+Input = Annotated[str, typer.Argument(help="CSV file (.gz/.bz2/.xz/.zst ok), or - for stdin.", show_default=True)]
+NoHeader = Annotated[bool, typer.Option("--no-header", "-H", help="The first row is data; columns are named 1, 2, …")]
+Delimiter = Annotated[str, typer.Option("--delimiter", "-d", help="Field delimiter (one character; \\t for tab).")]
+Tabs = Annotated[bool, typer.Option("--tabs", "-t", help="Tab-delimited input (same as -d '\\t').")]
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No summary or notes on stderr.")]
+
+
+def csv_format(delimiter: str, tabs: bool, no_header: bool):
+    from gmmcli.io.csv_reader import CsvFormat
+
+    delimiter = "\t" if tabs or delimiter in ("\\t", "tab") else delimiter
+    if len(delimiter) != 1 or delimiter in "\r\n\"":
+        raise UsageError(f"--delimiter must be one character other than a quote or newline (got {delimiter!r})")
+    return CsvFormat(delimiter=delimiter, has_header=not no_header)
+
+
+# ---------------------------------------------------------------- output to people
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+def say(message: str) -> None:
+    """One line for people, on stderr (rich on a terminal, honouring NO_COLOR)."""
+    if stderr_is_terminal():
+        from rich.console import Console
+
+        Console(stderr=True, soft_wrap=True, highlight=False).print(message, markup=False)
+    else:
+        sys.stderr.write(message + "\n")
+
+
+def write_stdout(data: bytes) -> None:
+    sys.stdout.buffer.write(data)
+
+
+def refuse_terminal_stdin(path: str) -> None:
+    if path == "-" and sys.stdin.isatty():
+        ctx = click.get_current_context()
+        sys.stderr.write(ctx.get_usage() + "\n")
+        raise UsageError("no input: give a CSV file, or pipe data to stdin")
+
+
+class FitProgress:
+    """A transient progress line on a terminal; nothing otherwise."""
+
+    def __init__(self, enabled: bool, max_iter: int):
+        self.progress = None
+        if enabled and stderr_is_terminal():
+            from rich.console import Console
+            from rich.progress import Progress, TextColumn
+
+            self.progress = Progress(
+                TextColumn("restart {task.fields[restart]}  iteration {task.completed}/{task.total}  "
+                           "log-likelihood per row {task.fields[ll]}"),
+                console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False,
+            )
+            self.task = self.progress.add_task("fit", total=max_iter, restart=0, ll="")
+
+    def __enter__(self):
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.stop()
+
+    def update(self, restart: int, n_iter: int, mean_ll: float) -> None:
+        if self.progress:
+            self.progress.update(self.task, completed=n_iter, restart=restart, ll=f"{mean_ll:.6f}")
+
+
+# ---------------------------------------------------------------- commands
+@app.callback()
+def root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")] = False,
+):
+    """Fit Gaussian mixture models to CSV data and apply them.
+
+    Example: gmmcli fit sample_data/walkthrough.csv -k 3 -o model.json
+    """
+    if version:
+        sys.stdout.write(f"gmmcli {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.command(epilog=EPILOG)
+def fit(
+    input: Input = "-",
+    components: Annotated[int, typer.Option("--components", "-k", help="Number of mixture components.")] = 1,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the model here (atomically); default stdout.")] = None,
+    columns: Annotated[Optional[str], typer.Option("--columns", "-c", help="Columns to use: names, 1-based indices, ranges a-b; '!' excludes (e.g. '!id'). Default: every numeric column.")] = None,
+    no_header: NoHeader = False,
+    delimiter: Delimiter = ",",
+    tabs: Tabs = False,
+    covariance: Annotated[Covariance, typer.Option("--covariance", help="Covariance type.")] = Covariance.full,
+    reg_covar: Annotated[float, typer.Option("--reg-covar", help="Added to the covariance diagonal (as scikit-learn).")] = 1e-6,
+    tol: Annotated[float, typer.Option("--tol", help="Stop when the mean per-row log-likelihood changes by less (0: run --max-iter).")] = 1e-3,
+    max_iter: Annotated[int, typer.Option("--max-iter", help="Maximum EM iterations per restart.")] = 100,
+    n_init: Annotated[int, typer.Option("--n-init", help="Restarts; the best log-likelihood is kept.")] = 1,
+    init: Annotated[Init, typer.Option("--init", help="Initialisation method.")] = Init.kmeans_pp,
+    init_model: Annotated[Optional[str], typer.Option("--init-model", help="Warm start from this model's weights, means and covariances.")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives a byte-identical model.")] = 0,
+    no_standardize: Annotated[bool, typer.Option("--no-standardize", help="Fit on the raw columns.")] = False,
+    strict: Annotated[bool, typer.Option("--strict", help="Exit 3 (and write nothing) if EM does not converge or a component dies.")] = False,
+    quiet: Quiet = False,
+):
+    """Fit a Gaussian mixture to a CSV file and write the model as JSON.
+
+    Example: gmmcli fit sample_data/walkthrough.csv -k 3 -o model.json
+    """
+    from gmmcli import pipeline, render
+
+    refuse_terminal_stdin(input)
+    request = pipeline.FitRequest(
+        input=input, output=output, fmt=csv_format(delimiter, tabs, no_header), columns=columns,
+        n_components=components, covariance_type=covariance.value, reg_covar=reg_covar, tol=tol,
+        max_iter=max_iter, n_init=n_init, init=init.value, init_model=init_model, seed=seed,
+        standardize=not no_standardize, strict=strict,
+    )
+    with FitProgress(not quiet, max_iter) as progress:
+        result = pipeline.fit(request, on_iteration=progress.update)
+    if output is None:
+        write_stdout(result.document)
+    if not quiet:
+        for note in result.notes:
+            say(f"gmmcli: note: {note}")
+        if not result.model.converged and tol > 0:
+            say(f"gmmcli: warning: EM did not converge in {result.model.n_iter} iterations "
+                f"(raise --max-iter or --tol)")
+        say(render.fit_summary(result.model, result.seconds))
+
+
+@app.command(epilog=EPILOG)
+def predict(
+    model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.")],
+    input: Input = "-",
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write here (atomically); default stdout.")] = None,
+    keep: Annotated[Optional[str], typer.Option("--keep", help="Input columns to pass through first (e.g. an id).")] = None,
+    emit: Annotated[str, typer.Option("--emit", help="Which outputs, comma-separated: prob,label,log_likelihood,uncertainty.")] = "prob,label,log_likelihood,uncertainty",
+    output_format: Annotated[PredictFormat, typer.Option("--format", help="Output format.")] = PredictFormat.csv,
+    no_header: Annotated[Optional[bool], typer.Option("--no-header/--header", "-H", help="Override whether the input has a header (default: as the model's training data).", show_default=False)] = None,
+    delimiter: Delimiter = ",",
+    tabs: Tabs = False,
+    explain: Annotated[Optional[int], typer.Option("--explain", help="Instead of predictions, explain data row N (1-based) in four layers.")] = None,
+    quiet: Quiet = False,
+):
+    """Write per-row component probabilities for a CSV file under a model.
+
+    Columns: prob_0 … prob_{K-1}, label (argmax, 0-based), log_likelihood (log
+    density in original units) and uncertainty (1 − max probability).
+
+    Example: gmmcli predict model.json sample_data/walkthrough.csv | head
+    """
+    from gmmcli import pipeline, render
+    from gmmcli.io.predictions import OUTPUT_FIELDS
+
+    refuse_terminal_stdin(input)
+    fmt = None
+    if no_header is not None or delimiter != "," or tabs:
+        fmt = csv_format(delimiter, tabs, bool(no_header))
+        if no_header is None:
+            fmt = None if fmt.delimiter == "," else fmt
+    if fmt is None and (delimiter != "," or tabs):
+        fmt = csv_format(delimiter, tabs, False)
+    if explain is not None:
+        text = render.render_explanation(pipeline.explain(model, input, explain, fmt))
+        write_stdout(text.encode())
+        return
+    fields = tuple(f.strip() for f in emit.split(",") if f.strip())
+    unknown = [f for f in fields if f not in OUTPUT_FIELDS]
+    if unknown or not fields:
+        raise UsageError(f"--emit takes a list of {', '.join(OUTPUT_FIELDS)} (got {emit!r})")
+    request = pipeline.PredictRequest(
+        model=model, input=input, output=output, fmt=fmt, keep=keep, fields=fields,
+        output_format=output_format.value,
+    )
+    result = pipeline.predict(request, write_stdout)
+    if not quiet and stderr_is_terminal() and output:
+        say(f"gmmcli: wrote {result.n_rows} rows to {output} in {result.seconds:.2f} s")
+
+
+@app.command(epilog=EPILOG)
+def trace(
+    model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.")],
+    all_restarts: Annotated[bool, typer.Option("--all", help="Every restart, not only the chosen one.")] = False,
+    output_format: Annotated[Optional[TraceFormat], typer.Option("--format", help="table (default on a terminal), csv (default when piped) or json.", show_default=False)] = None,
+):
+    """Print the log-likelihood per EM iteration, and an ASCII convergence chart.
+
+    Example: gmmcli trace model.json
+    """
+    from gmmcli import pipeline, render
+
+    fitted = pipeline.trace(model)
+    chosen = output_format or (TraceFormat.table if sys.stdout.isatty() else TraceFormat.csv)
+    rows = render.trace_rows(fitted, all_restarts)
+    if chosen is TraceFormat.csv:
+        text = render.trace_csv(rows)
+    elif chosen is TraceFormat.json:
+        text = render.trace_json(rows)
+    else:
+        text = render.trace_table(rows) + "\n" + render.trace_chart(fitted, all_restarts)
+    write_stdout(text.encode())
+
+
+# ---------------------------------------------------------------- running
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"gmmcli: error: {message}\n")
+    return code
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so the exit flush is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
+def run(argv: Optional[List[str]] = None) -> int:
+    """Run the CLI and return the exit code (never raises, except under --debug)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        result = app(args=args, prog_name="gmmcli", standalone_mode=False)
+        sys.stdout.flush()
+        return result if isinstance(result, int) else EXIT_OK
+    except click_exceptions.Exit as exc:
+        return exc.exit_code
+    except click_exceptions.NoArgsIsHelpError as exc:
+        sys.stderr.write(exc.ctx.get_help() + "\n")
+        return EXIT_USAGE
+    except click_exceptions.UsageError as exc:
+        return _fail(exc.format_message().replace("\n", " "), EXIT_USAGE)
+    except GmmError as exc:
+        if debug:
+            raise
+        code = next(code for cls, code in ERROR_EXIT if isinstance(exc, cls))
+        return _fail(str(exc), code)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_BROKEN_PIPE
+    except (KeyboardInterrupt, click_exceptions.Abort):
+        sys.stderr.write("gmmcli: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Terminated:
+        sys.stderr.write("gmmcli: terminated\n")
+        return EXIT_TERMINATED
+    except Exception as exc:  # a bug
+        if debug:
+            raise
+        return _fail(
+            f"internal error: {type(exc).__name__}: {exc} (please report this; --debug shows the traceback)",
+            EXIT_SOFTWARE,
+        )
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    code = run()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        code = EXIT_BROKEN_PIPE
+    sys.exit(code)

@@ -1,0 +1,224 @@
+"""One function table per covariance type.
+
+Every entry of :data:`COVARIANCE_OPS` has the same signatures, so code elsewhere
+never branches on the covariance type. Shapes follow scikit-learn:
+
+===========  ===================  ===================
+type         covariances          precisions_chol
+===========  ===================  ===================
+full         (K, D, D)            (K, D, D)
+tied         (D, D)               (D, D)
+diag         (K, D)               (K, D)
+spherical    (K,)                 (K,)
+===========  ===================  ===================
+
+All data arguments ``Xc`` and ``means_c`` are already moved by the same shift,
+which keeps the expanded quadratic forms free of cancellation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+from scipy import linalg
+
+from gmmcli.errors import NumericalError
+
+
+def _singular(component: int | None) -> NumericalError:
+    which = "the tied covariance" if component is None else f"component {component}"
+    return NumericalError(
+        f"covariance of {which} is not positive definite "
+        "(a collapsed or degenerate component); increase --reg-covar or lower -k"
+    )
+
+
+def _cholesky_precision(cov: np.ndarray, component: int | None) -> np.ndarray:
+    """Upper-triangular P with P Pᵀ = cov⁻¹, from the Cholesky factor of cov."""
+    if not np.all(np.isfinite(cov)):
+        raise _singular(component)
+    try:
+        cov_chol = linalg.cholesky(cov, lower=True)
+    except linalg.LinAlgError:
+        raise _singular(component) from None
+    eye = np.eye(cov.shape[0])
+    return linalg.solve_triangular(cov_chol, eye, lower=True).T
+
+
+def _check_positive(variances: np.ndarray) -> None:
+    bad = np.flatnonzero(~(np.asarray(variances) > 0).reshape(len(variances), -1).all(axis=1))
+    if bad.size:
+        raise _singular(int(bad[0]))
+
+
+# ---------------------------------------------------------------- precisions_chol
+def _prec_chol_full(covariances):
+    return np.stack([_cholesky_precision(c, k) for k, c in enumerate(covariances)])
+
+
+def _prec_chol_tied(covariances):
+    return _cholesky_precision(covariances, None)
+
+
+def _prec_chol_diag(covariances):
+    _check_positive(covariances)
+    return 1.0 / np.sqrt(covariances)
+
+
+# ---------------------------------------------------------------- log-determinants
+def _log_det_full(prec_chol, n_components, n_features):
+    return np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1)
+
+
+def _log_det_tied(prec_chol, n_components, n_features):
+    return np.full(n_components, np.log(np.diag(prec_chol)).sum())
+
+
+def _log_det_diag(prec_chol, n_components, n_features):
+    return np.log(prec_chol).sum(axis=1)
+
+
+def _log_det_spherical(prec_chol, n_components, n_features):
+    return n_features * np.log(prec_chol)
+
+
+# ---------------------------------------------------------------- Mahalanobis (n, K)
+def _maha_full(Xc, means_c, prec_chol):
+    n_components, n_features, _ = prec_chol.shape
+    # One GEMM for all components: Y[:, k*D:(k+1)*D] = Xc @ P_k.
+    stacked = prec_chol.transpose(1, 0, 2).reshape(n_features, n_components * n_features)
+    offsets = np.einsum("kd,kde->ke", means_c, prec_chol).reshape(-1)
+    y = Xc @ stacked
+    y -= offsets
+    y *= y
+    return y.reshape(len(Xc), n_components, n_features).sum(axis=2)
+
+
+def _maha_tied(Xc, means_c, prec_chol):
+    y = Xc @ prec_chol
+    offsets = means_c @ prec_chol
+    diff = y[:, None, :] - offsets[None, :, :]
+    diff *= diff
+    return diff.sum(axis=2)
+
+
+def _maha_diag(Xc, means_c, prec_chol):
+    precisions = prec_chol**2
+    return (
+        np.sum(means_c**2 * precisions, axis=1)
+        - 2.0 * (Xc @ (means_c * precisions).T)
+        + (Xc**2) @ precisions.T
+    )
+
+
+def _maha_spherical(Xc, means_c, prec_chol):
+    precisions = prec_chol**2
+    return (
+        np.sum(means_c**2, axis=1) * precisions
+        - 2.0 * (Xc @ means_c.T) * precisions
+        + np.outer(np.einsum("ij,ij->i", Xc, Xc), precisions)
+    )
+
+
+# ---------------------------------------------------------------- second moments
+_TRIU_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _triu(n_features: int):
+    if n_features not in _TRIU_CACHE:
+        _TRIU_CACHE[n_features] = np.triu_indices(n_features)
+    return _TRIU_CACHE[n_features]
+
+
+def _moment_full(Xc, resp):
+    """Σᵢ rᵢₖ xᵢxᵢᵀ for every k, as one GEMM over the quadratic features."""
+    rows, cols = _triu(Xc.shape[1])
+    quad = Xc[:, rows] * Xc[:, cols]
+    packed = resp.T @ quad
+    out = np.empty((resp.shape[1], Xc.shape[1], Xc.shape[1]))
+    out[:, rows, cols] = packed
+    out[:, cols, rows] = packed
+    return out
+
+
+def _moment_tied(Xc, resp):
+    """Σᵢ (Σₖ rᵢₖ) xᵢxᵢᵀ: the pooled second moment."""
+    return (Xc * resp.sum(axis=1)[:, None]).T @ Xc
+
+
+def _moment_diag(Xc, resp):
+    return resp.T @ (Xc * Xc)
+
+
+# ---------------------------------------------------------------- M-step covariances
+def _cov_full(moment, nk, means_c, reg_covar):
+    cov = moment / nk[:, None, None] - means_c[:, :, None] * means_c[:, None, :]
+    idx = np.arange(means_c.shape[1])
+    cov[:, idx, idx] += reg_covar
+    return cov
+
+
+def _cov_tied(moment, nk, means_c, reg_covar):
+    cov = (moment - (nk[:, None] * means_c).T @ means_c) / nk.sum()
+    cov.flat[:: len(cov) + 1] += reg_covar
+    return cov
+
+
+def _cov_diag(moment, nk, means_c, reg_covar):
+    return moment / nk[:, None] - means_c**2 + reg_covar
+
+
+def _cov_spherical(moment, nk, means_c, reg_covar):
+    return _cov_diag(moment, nk, means_c, reg_covar).mean(axis=1)
+
+
+# ---------------------------------------------------------------- parameter counts
+def _n_cov_params_full(n_components, n_features):
+    return n_components * n_features * (n_features + 1) // 2
+
+
+def _n_cov_params_tied(n_components, n_features):
+    return n_features * (n_features + 1) // 2
+
+
+def _n_cov_params_diag(n_components, n_features):
+    return n_components * n_features
+
+
+def _n_cov_params_spherical(n_components, n_features):
+    return n_components
+
+
+@dataclass(frozen=True)
+class CovarianceOps:
+    """The functions that differ between covariance types, all of one signature."""
+
+    precisions_chol: Callable[[np.ndarray], np.ndarray]
+    log_det: Callable[[np.ndarray, int, int], np.ndarray]
+    mahalanobis: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+    moment: Callable[[np.ndarray, np.ndarray], np.ndarray]
+    covariances: Callable[[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray]
+    n_cov_parameters: Callable[[int, int], int]
+    shape: Callable[[int, int], tuple[int, ...]]
+
+
+COVARIANCE_OPS: dict[str, CovarianceOps] = {
+    "full": CovarianceOps(
+        _prec_chol_full, _log_det_full, _maha_full, _moment_full, _cov_full,
+        _n_cov_params_full, lambda k, d: (k, d, d),
+    ),
+    "tied": CovarianceOps(
+        _prec_chol_tied, _log_det_tied, _maha_tied, _moment_tied, _cov_tied,
+        _n_cov_params_tied, lambda k, d: (d, d),
+    ),
+    "diag": CovarianceOps(
+        _prec_chol_diag, _log_det_diag, _maha_diag, _moment_diag, _cov_diag,
+        _n_cov_params_diag, lambda k, d: (k, d),
+    ),
+    "spherical": CovarianceOps(
+        _prec_chol_diag, _log_det_spherical, _maha_spherical, _moment_diag, _cov_spherical,
+        _n_cov_params_spherical, lambda k, d: (k,),
+    ),
+}

@@ -1,0 +1,153 @@
+"""Starting points for EM.
+
+Every method works through a *statistics source* (an engine): ``reduce(fn)``
+sums ``fn(X_block, weight_block, start)`` over the blocks of the data and
+``sample_rows(n, rng)`` returns up to ``n`` rows drawn without replacement. So
+initialisation, like EM, runs unchanged in memory, out of core or distributed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Protocol
+
+import numpy as np
+
+from gmmcli.core.params import GaussianMixtureParams
+from gmmcli.core.stats import accumulate_statistics, m_step
+
+INIT_METHODS = ("kmeans++", "kmeans", "random", "random-from-data")
+
+# Rows used for the k-means++ seeding; Lloyd iterations then use all rows.
+SEEDING_SAMPLE = 20_000
+KMEANS_PLUS_PLUS_ITER = 10
+KMEANS_MAX_ITER = 100
+
+
+class StatisticsSource(Protocol):
+    n_samples: int
+
+    def reduce(self, fn: Callable): ...
+
+    def sample_rows(self, n: int, rng: np.random.Generator) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class KMeansStats:
+    """Additive statistics of one Lloyd step: counts, sums and inertia per cluster."""
+
+    counts: np.ndarray
+    sums: np.ndarray
+    inertia: float
+
+    def __add__(self, other: "KMeansStats") -> "KMeansStats":
+        return KMeansStats(
+            self.counts + other.counts, self.sums + other.sums, self.inertia + other.inertia
+        )
+
+
+def nearest_center(X, centers):
+    """Index of and squared distance to the nearest center, for every row."""
+    dist = (
+        np.einsum("ij,ij->i", X, X)[:, None] - 2.0 * (X @ centers.T)
+        + np.einsum("ij,ij->i", centers, centers)[None, :]
+    )
+    labels = dist.argmin(axis=1)
+    return labels, np.maximum(dist[np.arange(len(X)), labels], 0.0)
+
+
+def kmeans_block(X, sample_weight, start, *, centers) -> KMeansStats:
+    labels, dist = nearest_center(X, centers)
+    w = np.ones(len(X)) if sample_weight is None else sample_weight
+    counts = np.bincount(labels, weights=w, minlength=len(centers))
+    sums = np.zeros_like(centers)
+    np.add.at(sums, labels, X * w[:, None])
+    return KMeansStats(counts, sums, float(dist @ w))
+
+
+def hard_assignment_block(X, sample_weight, start, *, centers, shift, covariance_type):
+    labels, _ = nearest_center(X, centers)
+    resp = np.zeros((len(X), len(centers)))
+    resp[np.arange(len(X)), labels] = 1.0
+    return accumulate_statistics(X - shift, resp, shift, covariance_type, sample_weight)
+
+
+def random_resp_block(X, sample_weight, start, *, seed, n_components, shift, covariance_type):
+    rng = np.random.default_rng([seed, start])
+    resp = rng.uniform(size=(len(X), n_components))
+    resp /= resp.sum(axis=1)[:, None]
+    return accumulate_statistics(X - shift, resp, shift, covariance_type, sample_weight)
+
+
+def kmeans_plus_plus(X, n_clusters, rng: np.random.Generator) -> np.ndarray:
+    """Greedy k-means++ seeding (Arthur & Vassilvitskii; 2 + ln k trials per step)."""
+    n_samples = len(X)
+    n_trials = 2 + int(np.log(n_clusters))
+    centers = np.empty((n_clusters, X.shape[1]))
+    centers[0] = X[rng.integers(n_samples)]
+    closest = ((X - centers[0]) ** 2).sum(axis=1)
+    for c in range(1, n_clusters):
+        total = closest.sum()
+        if total <= 0:  # fewer distinct points than clusters
+            centers[c:] = X[rng.integers(n_samples, size=n_clusters - c)]
+            break
+        cumulative = np.cumsum(closest)
+        candidates = np.searchsorted(cumulative, rng.uniform(size=n_trials) * total)
+        candidates = np.minimum(candidates, n_samples - 1)
+        dist = ((X[None, :, :] - X[candidates][:, None, :]) ** 2).sum(axis=2)
+        dist = np.minimum(closest[None, :], dist)
+        best = int(dist.sum(axis=1).argmin())
+        centers[c] = X[candidates[best]]
+        closest = dist[best]
+    return centers
+
+
+def lloyd(source: StatisticsSource, centers, max_iter: int) -> np.ndarray:
+    """Lloyd iterations over all rows; an empty cluster keeps its center."""
+    for _ in range(max_iter):
+        stats = source.reduce(partial(kmeans_block, centers=centers))
+        filled = stats.counts > 0
+        new = centers.copy()
+        new[filled] = stats.sums[filled] / stats.counts[filled, None]
+        moved = np.abs(new - centers).max()
+        centers = new
+        if moved <= 1e-12 * max(1.0, np.abs(centers).max()):
+            break
+    return centers
+
+
+def initialize(
+    source: StatisticsSource,
+    n_components: int,
+    covariance_type: str,
+    method: str,
+    rng: np.random.Generator,
+    reg_covar: float,
+    shift: np.ndarray,
+) -> GaussianMixtureParams:
+    """Initial parameters by ``method`` (one of :data:`INIT_METHODS`).
+
+    kmeans++ seeds on up to 20 000 sampled rows, then runs at most 10 Lloyd
+    iterations over all rows; kmeans starts Lloyd (at most 100 iterations) from
+    random rows; random draws uniform responsibilities for every row;
+    random-from-data takes random rows as means and assigns every row to the
+    nearest. All but random then take the hard assignment's M-step.
+    """
+    if method == "random":
+        fn = partial(
+            random_resp_block, seed=int(rng.integers(2**63)), n_components=n_components,
+            shift=shift, covariance_type=covariance_type,
+        )
+        return m_step(source.reduce(fn), reg_covar)
+    if method == "kmeans++":
+        sample = source.sample_rows(SEEDING_SAMPLE, rng)
+        centers = lloyd(source, kmeans_plus_plus(sample, n_components, rng), KMEANS_PLUS_PLUS_ITER)
+    elif method == "kmeans":
+        centers = lloyd(source, source.sample_rows(n_components, rng), KMEANS_MAX_ITER)
+    elif method == "random-from-data":
+        centers = source.sample_rows(n_components, rng)
+    else:
+        raise ValueError(f"unknown init method {method!r}")
+    fn = partial(hard_assignment_block, centers=centers, shift=shift, covariance_type=covariance_type)
+    return m_step(source.reduce(fn), reg_covar)

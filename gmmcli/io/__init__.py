@@ -1,0 +1,1 @@
+"""Reading CSV, writing predictions, and the model file."""

@@ -1,0 +1,355 @@
+"""Strict, streaming CSV reading.
+
+The bytes are cut into blocks at record boundaries (a newline outside quotes)
+and each block is parsed by pyarrow's CSV reader with every selected column
+typed float64 and no missing-value tokens. When pyarrow refuses a block, or a
+value is not finite, the block is scanned again with Python's csv module to
+name the exact line, column and value: the fast path decides, the slow path
+explains.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from typing import Iterator, Optional, Sequence
+
+import numpy as np
+
+from gmmcli.errors import DataError, UsageError
+from gmmcli.io.source import display_name, open_binary, read_chunk
+
+DEFAULT_BLOCK_BYTES = 16 << 20
+NUMERIC_PROBE_ROWS = 100
+NA_TOKENS = frozenset(
+    t.lower() for t in ("NA", "N/A", "null", "None", "nan", "-nan", "#N/A", "NaN", "n/a", "<NA>", "?")
+)
+_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """How to read the file: delimiter and whether the first record is a header."""
+
+    delimiter: str = ","
+    has_header: bool = True
+
+
+@dataclass(frozen=True)
+class Block:
+    """Parsed rows of one block.
+
+    Attributes
+    ----------
+    X : ndarray of shape (n_rows, n_selected), float64
+    keep : list of pyarrow arrays (the pass-through columns as text)
+    first_line : int
+        Line number of the block's first byte in the file (1-based).
+    """
+
+    X: np.ndarray
+    keep: list
+    first_line: int
+
+
+def parse_number(cell: str) -> Optional[float]:
+    """The value of a strictly formatted decimal number, or None.
+
+    Accepts ASCII digits with an optional sign, point and exponent, surrounded
+    by optional spaces; refuses ``1_000``, hex, non-ASCII digits and words.
+    """
+    if not _NUMBER.fullmatch(cell):
+        return None
+    return float(cell)
+
+
+def cell_problem(cell: str, delimiter: str) -> Optional[str]:
+    """Why ``cell`` is not a finite number (None when it is one)."""
+    if cell.strip() == "":
+        return "empty cell (missing values are not supported)"
+    if cell.strip().lower() in NA_TOKENS:
+        return f"{cell!r} is a missing value (missing values are not supported)"
+    value = parse_number(cell)
+    if value is None:
+        hint = ""
+        if "_" in cell:
+            hint = " (digit separators are not allowed)"
+        elif re.fullmatch(r"\s*[+-]?\d+,\d+\s*", cell) and delimiter != ",":
+            hint = " (decimal comma? write numbers with a '.')"
+        elif "," in cell:
+            hint = " (thousands separators are not allowed)"
+        return f"{cell!r} is not a number{hint}"
+    if not np.isfinite(value):
+        return f"{cell!r} is not a finite number"
+    return None
+
+
+def _last_record_end(buf: bytes) -> int:
+    """Index of the last newline that ends a record (not inside quotes), or -1."""
+    if b'"' not in buf:
+        return buf.rfind(b"\n")
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == 10)
+    if newlines.size == 0:
+        return -1
+    quotes = np.cumsum(arr == 34)
+    ends = newlines[quotes[newlines] % 2 == 0]
+    return int(ends[-1]) if ends.size else -1
+
+
+def _first_record_end(buf: bytes) -> int:
+    if b'"' not in buf:
+        return buf.find(b"\n")
+    arr = np.frombuffer(buf, dtype=np.uint8)
+    newlines = np.flatnonzero(arr == 10)
+    quotes = np.cumsum(arr == 34)
+    ends = newlines[quotes[newlines] % 2 == 0]
+    return int(ends[0]) if ends.size else -1
+
+
+def _split_fields(text: str, delimiter: str) -> list[str]:
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    return rows[0] if rows else []
+
+
+class CsvReader:
+    """A CSV input read block by block.
+
+    Parameters
+    ----------
+    path : str
+        A file path or ``-`` for stdin.
+    fmt : CsvFormat
+    block_bytes : int
+        Approximate bytes per block.
+
+    Attributes
+    ----------
+    name : str
+        The input as named in messages.
+    names : tuple of str
+        Every column's name (1-based positions without a header).
+    numeric : tuple of bool
+        Whether a column looks numeric in the first rows.
+    """
+
+    def __init__(self, path: str, fmt: CsvFormat = CsvFormat(), block_bytes: int = DEFAULT_BLOCK_BYTES):
+        self.name = display_name(path)
+        self.fmt = fmt
+        self.block_bytes = block_bytes
+        self._stream = open_binary(path)
+        self._pending = self._read_first()
+        self._line = 1
+        self.names, self._pending, self._line = self._take_header(self._pending)
+        self.numeric = self._probe_numeric(self._pending)
+
+    # ------------------------------------------------------------ set-up
+    def _read_first(self) -> bytes:
+        buf = read_chunk(self._stream, self.block_bytes, self.name)
+        while buf and _first_record_end(buf) < 0:
+            more = read_chunk(self._stream, self.block_bytes, self.name)
+            if not more:
+                break
+            buf += more
+        if buf.startswith(_UTF16_BOMS):
+            raise DataError(f"{self.name}: file is UTF-16 encoded; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)")
+        if buf.startswith(_UTF8_BOM):
+            buf = buf[len(_UTF8_BOM):]
+        if not buf.strip():
+            raise DataError(f"{self.name}: empty input (no header and no rows)")
+        return buf
+
+    def _take_header(self, buf: bytes):
+        end = _first_record_end(buf)
+        first, rest = (buf, b"") if end < 0 else (buf[: end + 1], buf[end + 1:])
+        try:
+            text = first.decode("utf-8")
+        except UnicodeDecodeError:
+            raise DataError(f"{self.name}: line 1: not UTF-8 text") from None
+        fields = [f.strip() for f in _split_fields(text, self.fmt.delimiter)]
+        if not self.fmt.has_header:
+            return tuple(str(i + 1) for i in range(len(fields))), buf, 1
+        for i, field in enumerate(fields):
+            if field == "":
+                raise DataError(f"{self.name}: line 1: column {i + 1} has an empty name (no header? use -H)")
+        seen = set()
+        for field in fields:
+            if field in seen:
+                raise DataError(f"{self.name}: line 1: duplicate column name {field!r}")
+            seen.add(field)
+        return tuple(fields), rest, 1 + first.count(b"\n")
+
+    def _probe_numeric(self, buf: bytes) -> tuple:
+        text = buf[: 1 << 20].decode("utf-8", errors="replace")
+        rows = csv.reader(io.StringIO(text, newline=""), delimiter=self.fmt.delimiter)
+        numeric = [False] * len(self.names)
+        for count, row in enumerate(rows):
+            if count >= NUMERIC_PROBE_ROWS:
+                break
+            for j, cell in enumerate(row[: len(self.names)]):
+                numeric[j] = numeric[j] or parse_number(cell) is not None
+        return tuple(numeric)
+
+    def delimiter_hint(self) -> str:
+        """A hint when the header looks like it was split with the wrong delimiter."""
+        if len(self.names) == 1:
+            for d, shown in ((";", ";"), ("\t", "\\t"), ("|", "|"), (",", ",")):
+                if d != self.fmt.delimiter and d in self.names[0]:
+                    return f" (wrong delimiter? try -d '{shown}')"
+        return ""
+
+    # ------------------------------------------------------------ blocks
+    def _raw_blocks(self) -> Iterator[tuple[int, bytes]]:
+        buf, line = self._pending, self._line
+        self._pending = b""
+        eof = False
+        while True:
+            if not eof and len(buf) < self.block_bytes:
+                more = read_chunk(self._stream, self.block_bytes, self.name)
+                eof = not more
+                buf += more
+                if not eof:
+                    continue
+            if eof:
+                if buf:
+                    yield line, buf
+                return
+            cut = _last_record_end(buf)
+            if cut < 0:
+                more = read_chunk(self._stream, self.block_bytes, self.name)
+                eof = not more
+                buf += more
+                continue
+            block, buf = buf[: cut + 1], buf[cut + 1:]
+            yield line, block
+            line += block.count(b"\n")
+
+    def blocks(self, selected: Sequence[int], keep: Sequence[int] = ()) -> Iterator[Block]:
+        """Parse the data block by block.
+
+        Parameters
+        ----------
+        selected : column indices parsed as float64 (in this order)
+        keep : column indices passed through as text
+        """
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        internal = [f"c{i}" for i in range(len(self.names))]
+        types = {internal[j]: pa.float64() for j in selected}
+        types.update({internal[j]: pa.string() for j in keep if j not in selected})
+        include = list(dict.fromkeys([internal[j] for j in list(selected) + list(keep)]))
+        parse_options = pacsv.ParseOptions(delimiter=self.fmt.delimiter)
+        convert_options = pacsv.ConvertOptions(
+            include_columns=include, column_types=types, null_values=[],
+            strings_can_be_null=False, quoted_strings_can_be_null=False,
+        )
+        for first_line, data in self._raw_blocks():
+            if not data.strip():
+                continue
+            read_options = pacsv.ReadOptions(column_names=internal, block_size=max(1 << 20, len(data) // 2 + 1))
+            quoted = b'"' in data
+            try:
+                table = pacsv.read_csv(
+                    pa.py_buffer(data), read_options=read_options,
+                    parse_options=pacsv.ParseOptions(delimiter=self.fmt.delimiter, newlines_in_values=quoted)
+                    if quoted else parse_options,
+                    convert_options=convert_options,
+                )
+            except pa.ArrowInvalid:
+                raise self._diagnose(first_line, data, selected) from None
+            X = np.empty((table.num_rows, len(selected)))
+            for k, j in enumerate(selected):
+                X[:, k] = table.column(internal[j]).to_numpy()
+            if not np.isfinite(X).all():
+                raise self._diagnose(first_line, data, selected)
+            yield Block(X, [table.column(internal[j]) for j in keep], first_line)
+
+    def close(self) -> None:
+        self._stream.close()
+
+    # ------------------------------------------------------------ explaining
+    def _diagnose(self, first_line: int, data: bytes, selected: Sequence[int]) -> DataError:
+        """Find the first bad record of a block and say exactly what is wrong."""
+        text = data.decode("utf-8", errors="replace")
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.fmt.delimiter)
+        n_fields = len(self.names)
+        previous = 0
+        for row in reader:
+            line = first_line + previous
+            previous = reader.line_num
+            if not row:
+                continue
+            if len(row) != n_fields:
+                return DataError(self._field_count_message(line, row))
+            for j in selected:
+                problem = cell_problem(row[j], self.fmt.delimiter)
+                if problem:
+                    return DataError(f"{self.name}: line {line}, column {self.names[j]!r}: {problem}")
+        return DataError(f"{self.name}: lines {first_line}-{first_line + previous}: malformed CSV")
+
+    def _field_count_message(self, line: int, row: list) -> str:
+        n_fields = len(self.names)
+        expected = "the header has" if self.fmt.has_header else "line 1 has"
+        message = f"{self.name}: line {line}: {len(row)} fields, but {expected} {n_fields}"
+        if len(row) == n_fields + 1 and row[-1] == "":
+            message += " (trailing delimiter?)"
+        return message + self.delimiter_hint()
+
+
+def resolve_columns(spec: Optional[str], names: Sequence[str], numeric: Sequence[bool]):
+    """Column indices selected by a ``-c`` spec.
+
+    A spec is a comma-separated list of names, 1-based indices and ranges
+    ``a-b``; a leading ``!`` excludes. With only exclusions (or no spec), the
+    start is every numeric column.
+
+    Returns
+    -------
+    selected : list of int
+    skipped : list of str
+        Non-numeric columns left out by default (reported to the user).
+    """
+    default = [i for i, num in enumerate(numeric) if num]
+    skipped = [names[i] for i, num in enumerate(numeric) if not num]
+    if spec is None or spec.strip() == "":
+        return default, skipped
+    include: list[int] = []
+    exclude: set[int] = set()
+    for token in (t.strip() for t in spec.split(",")):
+        if not token:
+            continue
+        target = exclude if token.startswith("!") else None
+        indices = _resolve_token(token.lstrip("!").strip(), names)
+        if target is None:
+            include.extend(i for i in indices if i not in include)
+        else:
+            exclude.update(indices)
+    base = include if include else default
+    selected = [i for i in base if i not in exclude]
+    skipped = [] if include else [s for s in skipped if names.index(s) not in exclude]
+    return selected, skipped
+
+
+def _resolve_token(token: str, names: Sequence[str]) -> list[int]:
+    if token in names:
+        return [list(names).index(token)]
+    if token.isdigit():
+        return [_index(int(token), names, token)]
+    match = re.fullmatch(r"(.+?)-(.+)", token)
+    if match:
+        lo, hi = (_resolve_token(part, names)[0] for part in match.groups())
+        if lo > hi:
+            raise UsageError(f"column range {token!r} runs backwards")
+        return list(range(lo, hi + 1))
+    raise UsageError(f"unknown column {token!r} (columns: {', '.join(names)})")
+
+
+def _index(position: int, names: Sequence[str], token: str) -> int:
+    if not 1 <= position <= len(names):
+        raise UsageError(f"column {token} is out of range (the input has {len(names)} columns)")
+    return position - 1

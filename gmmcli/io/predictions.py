@@ -1,0 +1,82 @@
+"""Writing per-row predictions as CSV (pyarrow's writer) or JSON Lines."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Callable, Sequence
+
+import numpy as np
+
+OUTPUT_FIELDS = ("prob", "label", "log_likelihood", "uncertainty")
+OUTPUT_FORMATS = ("csv", "jsonl")
+
+
+class PredictionWriter:
+    """Formats blocks of predictions and hands the bytes to ``sink``.
+
+    Columns: the kept input columns (as text), then ``prob_0`` … ``prob_{K-1}``,
+    ``label``, ``log_likelihood`` and ``uncertainty``, each only if in ``fields``.
+    The CSV header is written at once, so an input with no rows still gives it.
+    """
+
+    def __init__(self, sink: Callable[[bytes], None], output_format: str,
+                 keep_names: Sequence[str], n_components: int, fields: Sequence[str]):
+        self.sink = sink
+        self.output_format = output_format
+        self.keep_names = list(keep_names)
+        self.fields = [f for f in OUTPUT_FIELDS if f in fields]
+        self.columns = self.keep_names + self._value_columns(n_components)
+        if output_format == "csv":
+            buf = io.StringIO()
+            csv.writer(buf, lineterminator="\n").writerow(self.columns)
+            self.sink(buf.getvalue().encode("utf-8"))
+
+    def _value_columns(self, n_components: int) -> list:
+        names = []
+        for f in self.fields:
+            names.extend([f"prob_{k}" for k in range(n_components)] if f == "prob" else [f])
+        return names
+
+    def _values(self, resp: np.ndarray, log_likelihood: np.ndarray) -> list:
+        values = []
+        for f in self.fields:
+            if f == "prob":
+                values.extend(resp[:, k] for k in range(resp.shape[1]))
+            elif f == "label":
+                values.append(resp.argmax(axis=1).astype(np.int64))
+            elif f == "log_likelihood":
+                values.append(log_likelihood)
+            else:
+                values.append(1.0 - resp.max(axis=1))
+        return values
+
+    def write(self, keep: list, resp: np.ndarray, log_likelihood: np.ndarray) -> None:
+        values = self._values(resp, log_likelihood)
+        if self.output_format == "csv":
+            self.sink(_csv_rows(self.columns, list(keep) + values))
+        else:
+            self.sink(_jsonl_rows(self.columns, [k.to_pylist() for k in keep] + [v.tolist() for v in values]))
+
+    def finish(self) -> None:
+        pass
+
+
+def _csv_rows(names: list, columns: list) -> bytes:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    table = pa.Table.from_arrays(columns, names=names)
+    buf = io.BytesIO()
+    try:
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+    except pa.ArrowInvalid:  # a kept text value needs quoting
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    return buf.getvalue()
+
+
+def _jsonl_rows(names: list, columns: list) -> bytes:
+    lines = [json.dumps(dict(zip(names, row)), allow_nan=False) for row in zip(*columns)]
+    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""

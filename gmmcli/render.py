@@ -1,0 +1,168 @@
+"""What people see, as pure functions returning text (no terminal needed)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from typing import Sequence
+
+import numpy as np
+
+MARKERS = "*o+x#@%&"
+
+
+def format_number(value: float, digits: int = 6) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:.{digits}g}" if abs(value) < 1e6 else f"{value:.{digits + 2}g}"
+
+
+# ---------------------------------------------------------------- trace
+def trace_rows(model, all_restarts: bool = False) -> list:
+    """Rows (restart, iteration, total, mean per row, change) of the history."""
+    history = model.history
+    n = model.n_samples
+    chosen = history["chosen"]
+    restarts = range(len(history["restarts"])) if all_restarts else [chosen]
+    rows = []
+    for r in restarts:
+        values = history["restarts"][r]["log_likelihood"]
+        for i, total in enumerate(values):
+            change = None if i == 0 else total - values[i - 1]
+            rows.append({"restart": r, "chosen": r == chosen, "iteration": i, "log_likelihood": total,
+                         "mean_log_likelihood": total / n, "change": change})
+    return rows
+
+
+def trace_csv(rows: list) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["restart", "iteration", "log_likelihood", "mean_log_likelihood", "change"])
+    for row in rows:
+        writer.writerow([row["restart"], row["iteration"], repr(row["log_likelihood"]),
+                         repr(row["mean_log_likelihood"]), "" if row["change"] is None else repr(row["change"])])
+    return buf.getvalue()
+
+
+def trace_json(rows: list) -> str:
+    return json.dumps(rows, indent=1, allow_nan=False) + "\n"
+
+
+def trace_table(rows: list) -> str:
+    """A plain-text table of the trace (rich is not needed to read it)."""
+    multi = len({r["restart"] for r in rows}) > 1
+    header = (["restart"] if multi else []) + ["iter", "log-likelihood", "per row", "change"]
+    body = []
+    for row in rows:
+        cells = [f"{row['restart']}{'*' if row['chosen'] else ''}"] if multi else []
+        cells += [str(row["iteration"]), f"{row['log_likelihood']:.4f}", f"{row['mean_log_likelihood']:.6f}",
+                  "" if row["change"] is None else f"{row['change']:+.4f}"]
+        body.append(cells)
+    widths = [max(len(h), *(len(b[i]) for b in body)) if body else len(h) for i, h in enumerate(header)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.rjust(w) for c, w in zip(cells, widths)) for cells in body]
+    return "\n".join(lines) + "\n"
+
+
+def line_chart(series: dict, width: int = 60, height: int = 12, title: str = "") -> str:
+    """An ASCII chart of one or more series against their index.
+
+    Parameters
+    ----------
+    series : dict of name -> sequence of float
+    width, height : size of the plotting area in characters
+    """
+    values = [v for s in series.values() for v in s]
+    if not values:
+        return ""
+    lo, hi = min(values), max(values)
+    if hi == lo:
+        lo, hi = lo - 1.0, hi + 1.0
+    longest = max(len(s) for s in series.values())
+    grid = [[" "] * width for _ in range(height)]
+    for m, (name, s) in enumerate(series.items()):
+        marker = MARKERS[m % len(MARKERS)]
+        for i, v in enumerate(s):
+            x = 0 if longest == 1 else round(i * (width - 1) / (longest - 1))
+            y = round((v - lo) / (hi - lo) * (height - 1))
+            grid[height - 1 - y][x] = marker
+    label_hi, label_lo = format_number(hi), format_number(lo)
+    pad = max(len(label_hi), len(label_lo))
+    lines = [title] if title else []
+    for r, cells in enumerate(grid):
+        label = label_hi if r == 0 else label_lo if r == height - 1 else ""
+        lines.append(f"{label.rjust(pad)} |{''.join(cells)}")
+    lines.append(" " * pad + " +" + "-" * width)
+    axis = f"0{'iteration'.center(width - 2 - len(str(longest - 1)))}{longest - 1}"
+    lines.append(" " * (pad + 2) + axis)
+    if len(series) > 1:
+        lines.append("  ".join(f"{MARKERS[m % len(MARKERS)]} {name}" for m, name in enumerate(series)))
+    return "\n".join(lines) + "\n"
+
+
+def trace_chart(model, all_restarts: bool = False) -> str:
+    history = model.history
+    chosen = history["chosen"]
+    restarts = range(len(history["restarts"])) if all_restarts else [chosen]
+    series = {
+        f"restart {r}{' (chosen)' if r == chosen else ''}": history["restarts"][r]["log_likelihood"]
+        for r in restarts if history["restarts"][r]["log_likelihood"]
+    }
+    return line_chart(series, title="log-likelihood per iteration")
+
+
+# ---------------------------------------------------------------- fit summary
+def fit_summary(model, seconds: float) -> str:
+    ll = model.log_likelihood
+    state = "converged" if model.converged else "NOT converged"
+    return (
+        f"fitted {model.n_components} {model.params.covariance_type} component(s) to "
+        f"{model.n_samples} rows x {len(model.feature_names)} columns: {state} after "
+        f"{model.n_iter} iteration(s), log-likelihood {ll['total']:.4f} "
+        f"({ll['mean']:.6f} per row; {ll['mean_original_units']:.6f} in original units), "
+        f"{seconds:.2f} s"
+    )
+
+
+def components_table(model) -> str:
+    p = model.params
+    names = list(model.feature_names)
+    header = ["component", "weight"] + [f"mean {n}" for n in names]
+    means = p.means if model.scaler is None else model.scaler.inverse_transform(p.means)
+    rows = [[str(k), f"{p.weights[k]:.4f}"] + [format_number(v) for v in means[k]] for k in range(p.n_components)]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
+    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------- explain
+def render_explanation(ex) -> str:
+    """The four layers of a prediction: input, densities, normalization, cluster."""
+    out = [f"row {ex.row} (line {ex.line})", "", "1. input sample"]
+    width = max(len(n) for n in ex.feature_names)
+    for j, name in enumerate(ex.feature_names):
+        std = "" if ex.standardized is None else f"   standardized {ex.standardized[j]: .6f}"
+        out.append(f"   {name.ljust(width)}  {format_number(ex.raw[j], 10):>14}{std}")
+    out += ["", "2. Gaussian densities (log, in the fitted space)",
+            "   component   log weight   log density   weighted log density"]
+    weighted = ex.log_weights + ex.log_densities
+    for k in range(len(ex.probabilities)):
+        out.append(f"   {k:>9}   {ex.log_weights[k]:>10.4f}   {ex.log_densities[k]:>11.4f}   {weighted[k]:>20.4f}")
+    top = float(np.max(weighted))
+    out += ["", "3. normalization (log-sum-exp: p_k = exp(w_k - max) / sum_j exp(w_j - max))"]
+    for k, p in enumerate(ex.probabilities):
+        bar = "#" * int(round(p * 40))
+        out.append(f"   p_{k} = {p:.6f}  {bar}")
+    out.append(f"   log p(x) = {ex.log_likelihood:.6f} (original units)")
+    out += ["", f"4. assigned cluster: {ex.label} (probability {ex.probabilities[ex.label]:.6f}, "
+            f"uncertainty {1 - ex.probabilities[ex.label]:.6f})"]
+    del top
+    return "\n".join(out) + "\n"
+
+
+def exit_code_table(rows: Sequence) -> str:
+    return "\n".join(f"{code:>4}  {meaning}" for code, meaning in rows) + "\n"

@@ -1,0 +1,98 @@
+"""Standardization to zero mean and unit variance.
+
+Statistics are merged from blocks (Chan et al.'s parallel update of count, mean
+and sum of squared deviations) so a scaler can be fitted in one pass over
+chunks; values are first divided by a per-column power of two so that data of
+magnitude 1e300 do not overflow when squared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+
+from gmmcli.errors import DataError
+
+
+@dataclass(frozen=True)
+class Scaler:
+    """x ↦ (x − mean) / scale, column by column.
+
+    Attributes
+    ----------
+    mean : ndarray of shape (n_features,)
+    scale : ndarray of shape (n_features,)
+        Population standard deviations (ddof=0), all > 0.
+    """
+
+    mean: np.ndarray
+    scale: np.ndarray
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        return (X - self.mean) / self.scale
+
+    def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
+        return Z * self.scale + self.mean
+
+    @property
+    def log_jacobian(self) -> float:
+        """log |det| of the map from original units to standardized units."""
+        return float(-np.log(self.scale).sum())
+
+
+@dataclass(frozen=True)
+class ColumnMoments:
+    """Mergeable count, mean and sum of squared deviations, in units of ``unit``."""
+
+    count: float
+    mean: np.ndarray
+    m2: np.ndarray
+    unit: np.ndarray
+
+    def __add__(self, other: "ColumnMoments") -> "ColumnMoments":
+        if self.count == 0:
+            return other
+        if other.count == 0:
+            return self
+        count = self.count + other.count
+        delta = other.mean - self.mean
+        mean = self.mean + delta * (other.count / count)
+        m2 = self.m2 + other.m2 + delta**2 * (self.count * other.count / count)
+        return ColumnMoments(count, mean, m2, self.unit)
+
+
+def column_unit(X: np.ndarray) -> np.ndarray:
+    """A power of two near each column's largest magnitude (exact to divide by)."""
+    peak = np.max(np.abs(X), axis=0) if len(X) else np.ones(X.shape[1])
+    peak = np.where(peak > 0, peak, 1.0)
+    return np.exp2(np.floor(np.log2(peak)))
+
+
+def block_moments(X: np.ndarray, unit: np.ndarray) -> ColumnMoments:
+    """Moments of one block, computed two-pass within the block."""
+    Y = X / unit
+    mean = Y.mean(axis=0)
+    return ColumnMoments(float(len(Y)), mean, ((Y - mean) ** 2).sum(axis=0), unit)
+
+
+def scaler_from_moments(moments: ColumnMoments, feature_names: Sequence[str]) -> Scaler:
+    """Finish a scaler; a constant column is an error naming it."""
+    variance = moments.m2 / moments.count
+    scale = np.sqrt(variance) * moments.unit
+    mean = moments.mean * moments.unit
+    constant = [name for name, s, m in zip(feature_names, scale, mean) if not s > abs(m) * 1e-13]
+    if constant:
+        names = ", ".join(repr(c) for c in constant)
+        raise DataError(
+            f"constant column {names}: cannot standardize (drop it with -c '!NAME' "
+            "or use --no-standardize)"
+        )
+    return Scaler(mean, scale)
+
+
+def fit_scaler(X: np.ndarray, feature_names: Sequence[str], unit: Optional[np.ndarray] = None) -> Scaler:
+    """Standardization statistics of ``X`` (in memory)."""
+    unit = column_unit(X) if unit is None else unit
+    return scaler_from_moments(block_moments(X, unit), feature_names)
