@@ -121,13 +121,19 @@ def say(message: str) -> None:
         sys.stderr.write(message + "\n")
 
 
+class StdoutClosed(Exception):
+    """The reader of stdout went away (``| head``); not an OSError, so typer lets it through."""
+
+
 def write_stdout(data: bytes) -> None:
-    sys.stdout.buffer.write(data)
+    try:
+        sys.stdout.buffer.write(data)
+    except BrokenPipeError:
+        raise StdoutClosed() from None
 
 
-def refuse_terminal_stdin(path: str) -> None:
+def refuse_terminal_stdin(ctx: typer.Context, path: str) -> None:
     if path == "-" and sys.stdin.isatty():
-        ctx = click.get_current_context()
         sys.stderr.write(ctx.get_usage() + "\n")
         raise UsageError("no input: give a CSV file, or pipe data to stdin")
 
@@ -163,22 +169,27 @@ class FitProgress:
 
 
 # ---------------------------------------------------------------- commands
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"gmmcli {__version__}\n")
+        raise typer.Exit(0)
+
+
 @app.callback()
 def root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
+                                          callback=_print_version)] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")] = False,
 ):
     """Fit Gaussian mixture models to CSV data and apply them.
 
     Example: gmmcli fit sample_data/walkthrough.csv -k 3 -o model.json
     """
-    if version:
-        sys.stdout.write(f"gmmcli {__version__}\n")
-        raise typer.Exit(0)
 
 
 @app.command(epilog=EPILOG)
 def fit(
+    ctx: typer.Context,
     input: Input = "-",
     components: Annotated[int, typer.Option("--components", "-k", help="Number of mixture components.")] = 1,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the model here (atomically); default stdout.")] = None,
@@ -204,7 +215,7 @@ def fit(
     """
     from gmmcli import pipeline, render
 
-    refuse_terminal_stdin(input)
+    refuse_terminal_stdin(ctx, input)
     request = pipeline.FitRequest(
         input=input, output=output, fmt=csv_format(delimiter, tabs, no_header), columns=columns,
         n_components=components, covariance_type=covariance.value, reg_covar=reg_covar, tol=tol,
@@ -226,6 +237,7 @@ def fit(
 
 @app.command(epilog=EPILOG)
 def predict(
+    ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.")],
     input: Input = "-",
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write here (atomically); default stdout.")] = None,
@@ -248,7 +260,7 @@ def predict(
     from gmmcli import pipeline, render
     from gmmcli.io.predictions import OUTPUT_FIELDS
 
-    refuse_terminal_stdin(input)
+    refuse_terminal_stdin(ctx, input)
     fmt = None
     if no_header is not None or delimiter != "," or tabs:
         fmt = csv_format(delimiter, tabs, bool(no_header))
@@ -323,8 +335,10 @@ def run(argv: Optional[List[str]] = None) -> int:
     try:
         result = app(args=args, prog_name="gmmcli", standalone_mode=False)
         sys.stdout.flush()
+        if result == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
+            sys.stderr.write("gmmcli: interrupted\n")
         return result if isinstance(result, int) else EXIT_OK
-    except click_exceptions.Exit as exc:
+    except typer.Exit as exc:
         return exc.exit_code
     except click_exceptions.NoArgsIsHelpError as exc:
         sys.stderr.write(exc.ctx.get_help() + "\n")
@@ -336,10 +350,10 @@ def run(argv: Optional[List[str]] = None) -> int:
             raise
         code = next(code for cls, code in ERROR_EXIT if isinstance(exc, cls))
         return _fail(str(exc), code)
-    except BrokenPipeError:
+    except (BrokenPipeError, StdoutClosed):
         _quiet_stdout()
         return EXIT_BROKEN_PIPE
-    except (KeyboardInterrupt, click_exceptions.Abort):
+    except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("gmmcli: interrupted\n")
         return EXIT_INTERRUPTED
     except Terminated:

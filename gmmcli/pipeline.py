@@ -36,6 +36,8 @@ QUANTILE_LEVELS = (0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75
 # A component whose responsibilities add up to less than this many rows has
 # effectively died; it is reported, and recorded in the model's diagnostics.
 DEAD_COMPONENT_ROWS = 1.0
+# Predict streams the input in blocks of about this many bytes: memory is flat in the input size.
+PREDICT_BLOCK_BYTES = 4 << 20
 
 
 # ---------------------------------------------------------------- fit
@@ -319,6 +321,7 @@ class PredictRequest:
     keep: Optional[str] = None
     fields: tuple = OUTPUT_FIELDS
     output_format: str = "csv"
+    block_bytes: int = PREDICT_BLOCK_BYTES
 
 
 @dataclass(frozen=True)
@@ -327,10 +330,11 @@ class PredictResult:
     seconds: float
 
 
-def open_for_model(model: Model, input_path: str, fmt: Optional[CsvFormat], keep_spec: Optional[str]):
+def open_for_model(model: Model, input_path: str, fmt: Optional[CsvFormat], keep_spec: Optional[str],
+                   block_bytes: int = PREDICT_BLOCK_BYTES):
     """A reader of ``input_path`` and the indices of the model's and the kept columns."""
     fmt = fmt or CsvFormat(has_header=model.has_header)
-    reader = CsvReader(input_path, fmt, block_bytes=4 << 20)
+    reader = CsvReader(input_path, fmt, block_bytes=block_bytes)
     try:
         selected = model_columns(reader, model)
         keep, _ = resolve_columns(keep_spec, reader.names, [True] * len(reader.names)) if keep_spec else ([], [])
@@ -355,7 +359,7 @@ def predict(req: PredictRequest, sink: Callable[[bytes], None]) -> PredictResult
     out = AtomicFile(req.output) if req.output else None
     try:
         model = read_model(req.model)
-        reader, selected, keep = open_for_model(model, req.input, req.fmt, req.keep)
+        reader, selected, keep = open_for_model(model, req.input, req.fmt, req.keep, req.block_bytes)
         writer = PredictionWriter(
             out.write if out else sink, req.output_format, [reader.names[j] for j in keep],
             model.n_components, req.fields,

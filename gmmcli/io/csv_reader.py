@@ -26,7 +26,7 @@ NUMERIC_PROBE_ROWS = 100
 NA_TOKENS = frozenset(
     t.lower() for t in ("NA", "N/A", "null", "None", "nan", "-nan", "#N/A", "NaN", "n/a", "<NA>", "?")
 )
-_NUMBER = re.compile(r"\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*")
+_NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*", re.ASCII)
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
@@ -74,6 +74,8 @@ def cell_problem(cell: str, delimiter: str) -> Optional[str]:
     if cell.strip().lower() in NA_TOKENS:
         return f"{cell!r} is a missing value (missing values are not supported)"
     value = parse_number(cell)
+    if value is None and cell.strip().lower().lstrip("+-") in ("inf", "infinity"):
+        return f"{cell!r} is not a finite number"
     if value is None:
         hint = ""
         if "_" in cell:
@@ -187,12 +189,16 @@ class CsvReader:
         text = buf[: 1 << 20].decode("utf-8", errors="replace")
         rows = csv.reader(io.StringIO(text, newline=""), delimiter=self.fmt.delimiter)
         numeric = [False] * len(self.names)
-        for count, row in enumerate(rows):
-            if count >= NUMERIC_PROBE_ROWS:
+        seen = 0
+        for row in rows:
+            if seen >= NUMERIC_PROBE_ROWS:
                 break
+            seen += bool(row)
             for j, cell in enumerate(row[: len(self.names)]):
                 numeric[j] = numeric[j] or parse_number(cell) is not None
-        return tuple(numeric)
+        # With no rows to look at, every column may be numeric: the caller then
+        # reports "no data rows" rather than "no numeric columns".
+        return tuple(numeric) if seen else (True,) * len(self.names)
 
     def delimiter_hint(self) -> str:
         """A hint when the header looks like it was split with the wrong delimiter."""

@@ -167,7 +167,8 @@ def parse_model(raw: bytes, path: str) -> Model:
     except UnicodeDecodeError:
         raise ModelError(f"{path}: not a model file (not UTF-8 text)") from None
     except json.JSONDecodeError as exc:
-        what = "truncated" if exc.pos >= len(raw.rstrip()) else "invalid JSON"
+        truncated = exc.pos >= len(raw.rstrip()) or exc.msg.startswith("Unterminated string")
+        what = "truncated" if truncated else "invalid JSON"
         raise ModelError(f"{path}: not a model file ({what} at line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise ModelError(f"{path}: not a model file (nested too deeply)") from None

@@ -1,0 +1,66 @@
+"""The import rules of ARCHITECTURE.md, checked."""
+
+import ast
+import os
+import subprocess
+import sys
+
+from tests.helpers import ROOT
+
+PACKAGE = os.path.join(ROOT, "gmmcli")
+
+
+def test_core_imports_no_io_framework():
+    code = ("import sys, gmmcli.core.em, gmmcli.core.init, gmmcli.core.stats, gmmcli.core.params;"
+            "bad = [m for m in ('pandas', 'typer', 'rich', 'dask', 'pyarrow', 'sklearn') if m in sys.modules];"
+            "print(','.join(bad))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
+
+
+def imports_of(path):
+    tree = ast.parse(open(path).read())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def all_modules():
+    for folder, _, files in os.walk(PACKAGE):
+        for f in files:
+            if f.endswith(".py"):
+                path = os.path.join(folder, f)
+                yield os.path.relpath(path, ROOT)[:-3].replace(os.sep, "."), path
+
+
+LAYERS = ["gmmcli.cli", "gmmcli.pipeline", "gmmcli.engines", "gmmcli.io", "gmmcli.scaler", "gmmcli.core"]
+
+
+def layer(module):
+    for i, prefix in enumerate(LAYERS):
+        if module == prefix or module.startswith(prefix + "."):
+            return i
+    return None
+
+
+def test_only_cli_imports_typer_and_imports_point_inward():
+    for module, path in all_modules():
+        imported = imports_of(path)
+        if module != "gmmcli.cli":
+            assert not any(i.split(".")[0] in ("typer", "click") for i in imported), module
+        own = layer(module)
+        for target in imported:
+            theirs = layer(target)
+            if own is not None and theirs is not None:
+                assert theirs >= own, f"{module} imports {target}, a layer above it"
+
+
+def test_help_does_not_import_numerical_stack():
+    code = ("import sys; from gmmcli import cli;"
+            "print(','.join(m for m in ('numpy', 'pandas', 'pyarrow', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == ""
