@@ -134,13 +134,7 @@ def _triu(n_features: int):
 
 def _moment_full(Xc, resp):
     """Σᵢ rᵢₖ xᵢxᵢᵀ for every k, as one GEMM over the quadratic features."""
-    rows, cols = _triu(Xc.shape[1])
-    quad = Xc[:, rows] * Xc[:, cols]
-    packed = resp.T @ quad
-    out = np.empty((resp.shape[1], Xc.shape[1], Xc.shape[1]))
-    out[:, rows, cols] = packed
-    out[:, cols, rows] = packed
-    return out
+    return np.einsum("nk,ni,nj->kij", resp, Xc, Xc, optimize=True)
 
 
 def _moment_tied(Xc, resp):
@@ -150,6 +144,10 @@ def _moment_tied(Xc, resp):
 
 def _moment_diag(Xc, resp):
     return resp.T @ (Xc * Xc)
+
+
+def _moment_spherical(Xc, resp):
+    return resp.T @ np.einsum("ij,ij->i", Xc, Xc)
 
 
 # ---------------------------------------------------------------- M-step covariances
@@ -171,7 +169,99 @@ def _cov_diag(moment, nk, means_c, reg_covar):
 
 
 def _cov_spherical(moment, nk, means_c, reg_covar):
-    return _cov_diag(moment, nk, means_c, reg_covar).mean(axis=1)
+    # The mean over features of the diagonal variances, as scikit-learn.
+    return (moment / nk - np.sum(means_c**2, axis=1)) / means_c.shape[1] + reg_covar
+
+
+# ---------------------------------------------------------------- quadratic features
+# The fast path writes log N(x | k) as a linear function of features φ(x)
+# (second-order terms, x, 1), so the E-step is one GEMM Wᵀφ and the M-step
+# statistics are one GEMM r φᵀ. Features are built transposed, one row per
+# feature and one column per data row, so every write is contiguous and every
+# per-row operation over components runs along long rows.
+# Rows of φ: [second order | x | 1].
+def _features_full(XT):
+    """[xᵢxⱼ for i ≤ j (row-major upper triangle) ; x ; 1], shape (D(D+1)/2 + D + 1, n)."""
+    d, n = XT.shape
+    t = d * (d + 1) // 2
+    out = np.empty((t + d + 1, n))
+    pos = 0
+    for i in range(d):
+        np.multiply(XT[i], XT[i:], out=out[pos:pos + d - i])
+        pos += d - i
+    out[t:t + d] = XT
+    out[-1] = 1.0
+    return out
+
+
+def _features_diag(XT):
+    d, n = XT.shape
+    out = np.empty((2 * d + 1, n))
+    np.multiply(XT, XT, out=out[:d])
+    out[d:2 * d] = XT
+    out[-1] = 1.0
+    return out
+
+
+def _features_spherical(XT):
+    d, n = XT.shape
+    out = np.empty((d + 2, n))
+    np.einsum("ij,ij->j", XT, XT, out=out[0])
+    out[1:d + 1] = XT
+    out[-1] = 1.0
+    return out
+
+
+def _precision_matrices(prec_chol, n_components):
+    if prec_chol.ndim == 2:
+        prec_chol = np.broadcast_to(prec_chol, (n_components,) + prec_chol.shape)
+    return prec_chol @ prec_chol.transpose(0, 2, 1)
+
+
+def _quad_weights_full(means_c, prec_chol):
+    """Second-order and linear coefficients, shape (D(D+1)/2 + D, K), and −½ μᵀΛμ (K,)."""
+    n_components, d = means_c.shape
+    precisions = _precision_matrices(prec_chol, n_components)
+    rows, cols = _triu(d)
+    second = -precisions[:, rows, cols] * np.where(rows == cols, 0.5, 1.0)
+    linear = np.einsum("kde,ke->kd", precisions, means_c)
+    return np.hstack([second, linear]).T, -0.5 * np.einsum("kd,kd->k", linear, means_c)
+
+
+def _quad_weights_diag(means_c, prec_chol):
+    precisions = prec_chol**2
+    linear = precisions * means_c
+    return np.hstack([-0.5 * precisions, linear]).T, -0.5 * np.einsum("kd,kd->k", linear, means_c)
+
+
+def _quad_weights_spherical(means_c, prec_chol):
+    precisions = prec_chol**2
+    linear = precisions[:, None] * means_c
+    return np.vstack([-0.5 * precisions[None, :], linear.T]), -0.5 * np.einsum("kd,kd->k", linear, means_c)
+
+
+def _unpack_full(packed, n_features):
+    rows, cols = _triu(n_features)
+    out = np.empty(packed.shape[:-1] + (n_features, n_features))
+    out[..., rows, cols] = packed
+    out[..., cols, rows] = packed
+    return out
+
+
+def _moment_from_features_full(g, n_features):
+    return _unpack_full(g[:, : n_features * (n_features + 1) // 2], n_features)
+
+
+def _moment_from_features_tied(g, n_features):
+    return _unpack_full(g[:, : n_features * (n_features + 1) // 2].sum(axis=0), n_features)
+
+
+def _moment_from_features_diag(g, n_features):
+    return g[:, :n_features]
+
+
+def _moment_from_features_spherical(g, n_features):
+    return g[:, 0]
 
 
 # ---------------------------------------------------------------- parameter counts
@@ -202,23 +292,30 @@ class CovarianceOps:
     covariances: Callable[[np.ndarray, np.ndarray, np.ndarray, float], np.ndarray]
     n_cov_parameters: Callable[[int, int], int]
     shape: Callable[[int, int], tuple[int, ...]]
+    features: Callable[[np.ndarray], np.ndarray]
+    quad_weights: Callable[[np.ndarray, np.ndarray], tuple]
+    moment_from_features: Callable[[np.ndarray, int], np.ndarray]
 
 
 COVARIANCE_OPS: dict[str, CovarianceOps] = {
     "full": CovarianceOps(
         _prec_chol_full, _log_det_full, _maha_full, _moment_full, _cov_full,
         _n_cov_params_full, lambda k, d: (k, d, d),
+        _features_full, _quad_weights_full, _moment_from_features_full,
     ),
     "tied": CovarianceOps(
         _prec_chol_tied, _log_det_tied, _maha_tied, _moment_tied, _cov_tied,
         _n_cov_params_tied, lambda k, d: (d, d),
+        _features_full, _quad_weights_full, _moment_from_features_tied,
     ),
     "diag": CovarianceOps(
         _prec_chol_diag, _log_det_diag, _maha_diag, _moment_diag, _cov_diag,
         _n_cov_params_diag, lambda k, d: (k, d),
+        _features_diag, _quad_weights_diag, _moment_from_features_diag,
     ),
     "spherical": CovarianceOps(
-        _prec_chol_diag, _log_det_spherical, _maha_spherical, _moment_diag, _cov_spherical,
+        _prec_chol_diag, _log_det_spherical, _maha_spherical, _moment_spherical, _cov_spherical,
         _n_cov_params_spherical, lambda k, d: (k,),
+        _features_spherical, _quad_weights_spherical, _moment_from_features_spherical,
     ),
 }

@@ -2,11 +2,46 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional
 
 import numpy as np
 
-DEFAULT_BLOCK_ROWS = 8192
+# The kernels build (n_features² / 2) quadratic features per row; a block's
+# features should stay within a few MB of cache.
+BLOCK_FEATURE_BYTES = 4 << 20
+MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 512, 16384
+
+
+def default_block_rows(n_features: int) -> int:
+    """Rows per block so that a block's quadratic features take about 4 MB."""
+    n_quad = n_features * (n_features + 1) // 2 + n_features + 1
+    return int(np.clip(BLOCK_FEATURE_BYTES // (8 * n_quad), MIN_BLOCK_ROWS, MAX_BLOCK_ROWS))
+
+
+_CONTROLLER = None
+
+
+def single_threaded_blas():
+    """A context in which BLAS calls use one thread each (threadpoolctl)."""
+    global _CONTROLLER
+    from threadpoolctl import ThreadpoolController
+
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def default_threads() -> int:
+    """Threads for block work: the CPUs this process may use (``GMMCLI_THREADS`` overrides)."""
+    env = os.environ.get("GMMCLI_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
 
 class MemoryEngine:
@@ -18,13 +53,17 @@ class MemoryEngine:
     sample_weight : ndarray of shape (n_samples,), optional
     block_rows : int, optional
         Rows per block; results do not depend on it beyond summation order.
+    n_threads : int, optional
+        Threads for block work (default: the usable CPUs); never changes results.
     """
 
     def __init__(self, X: np.ndarray, sample_weight: Optional[np.ndarray] = None,
-                 block_rows: Optional[int] = None):
-        self.X = X
+                 block_rows: Optional[int] = None, n_threads: Optional[int] = None):
+        # Fortran order: a block of rows, transposed, is contiguous (what the kernels read).
+        self.X = np.asfortranarray(X)
         self.sample_weight = sample_weight
-        self.block_rows = block_rows or DEFAULT_BLOCK_ROWS
+        self.block_rows = block_rows or default_block_rows(X.shape[1])
+        self.n_threads = n_threads if n_threads is not None else default_threads()
         self.n_samples, self.n_features = X.shape
 
     def blocks(self):
@@ -34,16 +73,29 @@ class MemoryEngine:
             yield self.X[start:stop], w, start
 
     def reduce(self, fn: Callable):
-        """Σ over blocks of ``fn(X_block, weight_block, start)``, in row order."""
-        total = None
-        for X, w, start in self.blocks():
-            part = fn(X, w, start)
-            total = part if total is None else total + part
+        """Σ over blocks of ``fn(X_block, weight_block, start)``.
+
+        Blocks run on ``n_threads`` threads (numpy and BLAS release the GIL);
+        the partial sums are added in row order, so the result does not depend
+        on the thread count or timing.
+        """
+        parts = self._map(fn)
+        total = parts[0]
+        for part in parts[1:]:
+            total = total + part
         return total
+
+    def _map(self, fn: Callable) -> list:
+        blocks = list(self.blocks())
+        if self.n_threads <= 1 or len(blocks) < 2:
+            return [fn(*b) for b in blocks]
+        # One BLAS thread per worker: BLAS's own threads on top of ours oversubscribe the cores.
+        with single_threaded_blas(), ThreadPoolExecutor(self.n_threads) as pool:
+            return list(pool.map(lambda b: fn(*b), blocks))
 
     def map_rows(self, fn: Callable) -> np.ndarray:
         """Concatenate ``fn(X_block, weight_block, start)`` over blocks (per-row values)."""
-        return np.concatenate([fn(X, w, start) for X, w, start in self.blocks()])
+        return np.concatenate(self._map(fn))
 
     def sample_rows(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Up to ``n`` distinct rows, in random order."""
