@@ -19,8 +19,10 @@ from gmmcli.core.stats import accumulate_statistics, m_step
 
 INIT_METHODS = ("kmeans++", "kmeans", "random", "random-from-data")
 
-# Rows used for the k-means++ seeding; Lloyd iterations then use all rows.
+# Rows used for the k-means++ seeding, and for the Lloyd iterations that
+# follow; one hard-assignment pass over all rows then gives the first M-step.
 SEEDING_SAMPLE = 20_000
+LLOYD_SAMPLE = 200_000
 KMEANS_PLUS_PLUS_ITER = 10
 KMEANS_MAX_ITER = 100
 
@@ -60,10 +62,9 @@ def nearest_center(X, centers):
 def kmeans_block(X, sample_weight, start, *, centers) -> KMeansStats:
     labels, dist = nearest_center(X, centers)
     w = np.ones(len(X)) if sample_weight is None else sample_weight
-    counts = np.bincount(labels, weights=w, minlength=len(centers))
-    sums = np.zeros_like(centers)
-    np.add.at(sums, labels, X * w[:, None])
-    return KMeansStats(counts, sums, float(dist @ w))
+    onehot = np.zeros((len(X), len(centers)))
+    onehot[np.arange(len(X)), labels] = w
+    return KMeansStats(onehot.sum(axis=0), onehot.T @ X, float(dist @ w))
 
 
 def hard_assignment_block(X, sample_weight, start, *, centers, shift, covariance_type):
@@ -103,10 +104,10 @@ def kmeans_plus_plus(X, n_clusters, rng: np.random.Generator) -> np.ndarray:
     return centers
 
 
-def lloyd(source: StatisticsSource, centers, max_iter: int) -> np.ndarray:
-    """Lloyd iterations over all rows; an empty cluster keeps its center."""
+def lloyd(X, centers, max_iter: int) -> np.ndarray:
+    """Lloyd iterations over the rows ``X``; an empty cluster keeps its center."""
     for _ in range(max_iter):
-        stats = source.reduce(partial(kmeans_block, centers=centers))
+        stats = kmeans_block(X, None, 0, centers=centers)
         filled = stats.counts > 0
         new = centers.copy()
         new[filled] = stats.sums[filled] / stats.counts[filled, None]
@@ -129,10 +130,11 @@ def initialize(
     """Initial parameters by ``method`` (one of :data:`INIT_METHODS`).
 
     kmeans++ seeds on up to 20 000 sampled rows, then runs at most 10 Lloyd
-    iterations over all rows; kmeans starts Lloyd (at most 100 iterations) from
-    random rows; random draws uniform responsibilities for every row;
-    random-from-data takes random rows as means and assigns every row to the
-    nearest. All but random then take the hard assignment's M-step.
+    iterations on up to 200 000 sampled rows; kmeans starts Lloyd (at most 100
+    iterations, same sample) from random rows; random draws uniform
+    responsibilities for every row; random-from-data takes random rows as
+    means. All but random then assign every row to its nearest mean and take
+    that hard assignment's M-step (one pass over all rows).
     """
     if method == "random":
         fn = partial(
@@ -140,11 +142,13 @@ def initialize(
             shift=shift, covariance_type=covariance_type,
         )
         return m_step(source.reduce(fn), reg_covar)
-    if method == "kmeans++":
-        sample = source.sample_rows(SEEDING_SAMPLE, rng)
-        centers = lloyd(source, kmeans_plus_plus(sample, n_components, rng), KMEANS_PLUS_PLUS_ITER)
-    elif method == "kmeans":
-        centers = lloyd(source, source.sample_rows(n_components, rng), KMEANS_MAX_ITER)
+    if method in ("kmeans++", "kmeans"):
+        sample = source.sample_rows(LLOYD_SAMPLE, rng)
+        if method == "kmeans++":
+            seeds, n_iter = kmeans_plus_plus(sample[:SEEDING_SAMPLE], n_components, rng), KMEANS_PLUS_PLUS_ITER
+        else:
+            seeds, n_iter = sample[:n_components].copy(), KMEANS_MAX_ITER
+        centers = lloyd(sample, seeds, n_iter)
     elif method == "random-from-data":
         centers = source.sample_rows(n_components, rng)
     else:

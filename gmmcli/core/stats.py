@@ -113,7 +113,36 @@ def normalize_log_prob(weighted_log_prob: np.ndarray, overwrite: bool = False):
 
 
 def accumulate_statistics(Xc, resp, shift, covariance_type, sample_weight=None, log_likelihood=0.0):
-    """Sufficient statistics of rows ``Xc`` (already moved by ``shift``) with ``resp``."""
+    """Sufficient statistics of rows ``Xc`` (already moved by ``shift``) with ``resp``.
+
+    Parameters
+    ----------
+    Xc : ndarray of shape (n_samples, n_features)
+    resp : ndarray of shape (n_samples, n_components)
+    """
+    ops = COVARIANCE_OPS[covariance_type]
+    phi = ops.features(np.ascontiguousarray(Xc.T))
+    resp_t = np.ascontiguousarray(resp.T)
+    if sample_weight is not None:
+        resp_t *= sample_weight
+        weight = float(sample_weight.sum())
+    else:
+        weight = float(len(Xc))
+    return _statistics_from_features(phi, resp_t, covariance_type, shift, weight, float(log_likelihood))
+
+
+def _statistics_from_features(phi, resp_t, covariance_type, shift, weight, log_likelihood):
+    """Every statistic in one GEMM: (K, n) responsibilities times the (F, n) features."""
+    n_features = len(shift)
+    g = resp_t @ phi.T
+    moment = COVARIANCE_OPS[covariance_type].moment_from_features(g, n_features)
+    return SufficientStats(
+        covariance_type, shift, weight, g[:, -1], g[:, -1 - n_features:-1], moment, log_likelihood,
+    )
+
+
+def accumulate_statistics_plain(Xc, resp, shift, covariance_type, sample_weight=None, log_likelihood=0.0):
+    """Reference accumulation: one moment computation per component type, no features."""
     if sample_weight is not None:
         resp = resp * sample_weight[:, None]
         weight = float(sample_weight.sum())
@@ -121,12 +150,7 @@ def accumulate_statistics(Xc, resp, shift, covariance_type, sample_weight=None, 
         weight = float(len(Xc))
     ops = COVARIANCE_OPS[covariance_type]
     return SufficientStats(
-        covariance_type,
-        shift,
-        weight,
-        resp.sum(axis=0),
-        resp.T @ Xc,
-        ops.moment(Xc, resp),
+        covariance_type, shift, weight, resp.sum(axis=0), resp.T @ Xc, ops.moment(Xc, resp),
         float(log_likelihood),
     )
 
@@ -162,11 +186,7 @@ def block_statistics(X, sample_weight, start, *, params: GaussianMixtureParams, 
         ll, weight = float(log_norm @ sample_weight), float(sample_weight.sum())
     else:
         ll, weight = float(log_norm.sum()), float(len(X))
-    g = resp @ phi.T
-    return SufficientStats(
-        params.covariance_type, shift, weight, g[:, -1], g[:, -1 - n_features:-1],
-        ops.moment_from_features(g, n_features), ll,
-    )
+    return _statistics_from_features(phi, resp, params.covariance_type, shift, weight, ll)
 
 
 def block_statistics_plain(X, sample_weight, start, *, params: GaussianMixtureParams, shift) -> SufficientStats:
@@ -180,7 +200,7 @@ def block_statistics_plain(X, sample_weight, start, *, params: GaussianMixturePa
         params = shift_params(params, shift)
     log_norm, resp = normalize_log_prob(estimate_weighted_log_prob(X, params))
     ll = log_norm.sum() if sample_weight is None else log_norm @ sample_weight
-    return accumulate_statistics(X, resp, shift, params.covariance_type, sample_weight, ll)
+    return accumulate_statistics_plain(X, resp, shift, params.covariance_type, sample_weight, ll)
 
 
 def shift_params(params: GaussianMixtureParams, shift) -> GaussianMixtureParams:

@@ -268,9 +268,9 @@ class CsvReader:
                 )
             except pa.ArrowInvalid:
                 raise self._diagnose(first_line, data, selected) from None
-            X = np.empty((table.num_rows, len(selected)))
+            X = np.empty((table.num_rows, len(selected)), order="F")
             for k, j in enumerate(selected):
-                X[:, k] = table.column(internal[j]).to_numpy()
+                _fill_column(X[:, k], table.column(internal[j]))
             if not np.isfinite(X).all():
                 raise self._diagnose(first_line, data, selected)
             yield Block(X, [table.column(internal[j]) for j in keep], first_line)
@@ -305,6 +305,18 @@ class CsvReader:
         if len(row) == n_fields + 1 and row[-1] == "":
             message += " (trailing delimiter?)"
         return message + self.delimiter_hint()
+
+
+def _fill_column(out: np.ndarray, column) -> None:
+    """Copy a float64 pyarrow column (no nulls) into ``out``.
+
+    Reads the data buffers directly: ``to_numpy`` would import pandas (slow start-up).
+    """
+    pos = 0
+    for chunk in column.chunks:
+        n = len(chunk)
+        out[pos:pos + n] = np.frombuffer(chunk.buffers()[1], dtype=np.float64, count=n, offset=chunk.offset * 8)
+        pos += n
 
 
 def resolve_columns(spec: Optional[str], names: Sequence[str], numeric: Sequence[bool]):

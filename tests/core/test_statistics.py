@@ -76,3 +76,34 @@ def test_offset_data_is_fitted_exactly(rng):
         results.append(res.params)
     np.testing.assert_allclose(results[1].covariances, results[0].covariances, rtol=1e-6)
     np.testing.assert_allclose(results[1].means - 1e8, results[0].means, atol=1e-6)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("offset", [0.0, 50.0])
+def test_fast_kernel_equals_plain_kernel(rng, covariance_type, offset):
+    from gmmcli.core.stats import block_statistics_plain
+
+    X = blobs(rng, n=300, d=4, k=3) + offset
+    params = random_params(rng, covariance_type, k=3, d=4)
+    params = type(params)(params.weights, params.means + offset, params.covariances,
+                          params.covariance_type, params.precisions_chol)
+    shift = X.mean(axis=0)
+    weights = rng.uniform(0.5, 2.0, size=len(X))
+    for w in (None, weights):
+        fast = block_statistics(X, w, 0, params=params, shift=shift)
+        plain = block_statistics_plain(X, w, 0, params=params, shift=shift)
+        assert fast.weight == pytest.approx(plain.weight, rel=1e-14)
+        assert fast.log_likelihood == pytest.approx(plain.log_likelihood, rel=1e-12)
+        for name in ("nk", "sx", "moment"):
+            np.testing.assert_allclose(getattr(fast, name), getattr(plain, name), rtol=1e-10, atol=1e-9)
+
+
+def test_thread_count_does_not_change_a_bit(rng):
+    X = blobs(rng, n=5000, d=3)
+    params = random_params(rng, "full", k=3, d=3)
+    fn = partial(block_statistics, params=params, shift=np.zeros(3))
+    one = MemoryEngine(X, block_rows=512, n_threads=1).reduce(fn)
+    two = MemoryEngine(X, block_rows=512, n_threads=2).reduce(fn)
+    assert one.log_likelihood == two.log_likelihood
+    for name in ("nk", "sx", "moment"):
+        assert np.array_equal(getattr(one, name), getattr(two, name))
