@@ -30,6 +30,7 @@ from gmmcli.io.csv_reader import CsvFormat, CsvReader, resolve_columns
 from gmmcli.io.model_file import Model, dumps_model, read_model
 from gmmcli.io.predictions import OUTPUT_FIELDS, PredictionWriter
 from gmmcli.io.source import STDIN
+from gmmcli.parallel import default_threads, ordered_map
 from gmmcli.scaler import Scaler, fit_scaler
 
 QUANTILE_LEVELS = (0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
@@ -352,6 +353,11 @@ def score_block(model: Model, X: np.ndarray):
     return log_norm + jac, resp
 
 
+def _score_and_format(model: Model, writer: PredictionWriter, block) -> tuple:
+    log_likelihood, resp = score_block(model, block.X)
+    return len(block.X), writer.format(block.keep, resp, log_likelihood)
+
+
 def predict(req: PredictRequest, sink: Callable[[bytes], None]) -> PredictResult:
     """Stream per-row probabilities of ``req.input`` under the model to ``sink`` (or ``req.output``)."""
     started = time.perf_counter()
@@ -365,14 +371,13 @@ def predict(req: PredictRequest, sink: Callable[[bytes], None]) -> PredictResult
             model.n_components, req.fields,
         )
         n_rows = 0
+        score = partial(_score_and_format, model, writer)
         try:
-            for block in reader.blocks(selected, keep):
-                log_likelihood, resp = score_block(model, block.X)
-                writer.write(block.keep, resp, log_likelihood)
-                n_rows += len(block.X)
+            for n, data in ordered_map(score, reader.blocks(selected, keep), default_threads()):
+                writer.sink(data)
+                n_rows += n
         finally:
             reader.close()
-        writer.finish()
         if out is not None:
             out.commit()
     except BaseException:

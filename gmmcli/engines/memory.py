@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, Optional
 
 import numpy as np
+
+from gmmcli.parallel import default_threads, ordered_map
 
 # The kernels build (n_features² / 2) quadratic features per row; a block's
 # features should stay within a few MB of cache.
@@ -18,30 +18,6 @@ def default_block_rows(n_features: int) -> int:
     """Rows per block so that a block's quadratic features take about 4 MB."""
     n_quad = n_features * (n_features + 1) // 2 + n_features + 1
     return int(np.clip(BLOCK_FEATURE_BYTES // (8 * n_quad), MIN_BLOCK_ROWS, MAX_BLOCK_ROWS))
-
-
-_CONTROLLER = None
-
-
-def single_threaded_blas():
-    """A context in which BLAS calls use one thread each (threadpoolctl)."""
-    global _CONTROLLER
-    from threadpoolctl import ThreadpoolController
-
-    if _CONTROLLER is None:
-        _CONTROLLER = ThreadpoolController()
-    return _CONTROLLER.limit(limits=1, user_api="blas")
-
-
-def default_threads() -> int:
-    """Threads for block work: the CPUs this process may use (``GMMCLI_THREADS`` overrides)."""
-    env = os.environ.get("GMMCLI_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return os.cpu_count() or 1
 
 
 class MemoryEngine:
@@ -87,11 +63,8 @@ class MemoryEngine:
 
     def _map(self, fn: Callable) -> list:
         blocks = list(self.blocks())
-        if self.n_threads <= 1 or len(blocks) < 2:
-            return [fn(*b) for b in blocks]
-        # One BLAS thread per worker: BLAS's own threads on top of ours oversubscribe the cores.
-        with single_threaded_blas(), ThreadPoolExecutor(self.n_threads) as pool:
-            return list(pool.map(lambda b: fn(*b), blocks))
+        threads = self.n_threads if len(blocks) > 1 else 1
+        return list(ordered_map(lambda b: fn(*b), blocks, threads, window=len(blocks)))
 
     def map_rows(self, fn: Callable) -> np.ndarray:
         """Concatenate ``fn(X_block, weight_block, start)`` over blocks (per-row values)."""

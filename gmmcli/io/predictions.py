@@ -52,15 +52,15 @@ class PredictionWriter:
                 values.append(1.0 - resp.max(axis=1))
         return values
 
-    def write(self, keep: list, resp: np.ndarray, log_likelihood: np.ndarray) -> None:
+    def format(self, keep: list, resp: np.ndarray, log_likelihood: np.ndarray) -> bytes:
+        """The bytes of one block of rows (thread-safe: touches no state)."""
         values = self._values(resp, log_likelihood)
         if self.output_format == "csv":
-            self.sink(_csv_rows(self.columns, list(keep) + values))
-        else:
-            self.sink(_jsonl_rows(self.columns, [k.to_pylist() for k in keep] + [v.tolist() for v in values]))
+            return _csv_rows(self.columns, list(keep) + values)
+        return _jsonl_rows(self.columns, [k.to_pylist() for k in keep] + [v.tolist() for v in values])
 
-    def finish(self) -> None:
-        pass
+    def write(self, keep: list, resp: np.ndarray, log_likelihood: np.ndarray) -> None:
+        self.sink(self.format(keep, resp, log_likelihood))
 
 
 def _csv_rows(names: list, columns: list) -> bytes:

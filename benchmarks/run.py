@@ -1,0 +1,286 @@
+"""`make bench`: gmmcli against scikit-learn, measured in the same run.
+
+Writes BENCHMARKS.md. Every measurement runs in its own child process (so peak
+RSS is that of the measured work alone) and is repeated; medians are reported.
+Run with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (the Makefile does).
+
+    python benchmarks/run.py            # the default subset
+    python benchmarks/run.py --all      # every N x D x K x covariance case
+    python benchmarks/run.py --quick    # a smoke run (small N, 1 repeat)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORK = os.path.join(ROOT, "bench_out")
+TYPES = ("full", "tied", "diag", "spherical")
+
+
+# ---------------------------------------------------------------- data
+def make_data(n, d, k, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=3.0, size=(k, d))
+    labels = rng.integers(k, size=n)
+    scales = rng.uniform(0.5, 1.5, size=(k, 1))
+    X = centers[labels] + rng.normal(size=(n, d)) * scales[labels]
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+def write_csv(path, n, d, k, seed=0):
+    if os.path.exists(path):
+        return path
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    with pacsv.CSVWriter(path + ".part", pa.schema([(f"f{j}", pa.float64()) for j in range(d)]),
+                         write_options=pacsv.WriteOptions(quoting_style="none")) as writer:
+        done = 0
+        while done < n:
+            m = min(1_000_000, n - done)
+            X = make_data(m, d, k, seed + done)
+            writer.write_table(pa.table({f"f{j}": X[:, j] for j in range(d)}))
+            done += m
+    # pyarrow quotes the header; plain names are what users have
+    os.replace(path + ".part", path)
+    return path
+
+
+# ---------------------------------------------------------------- workers (child processes)
+def worker_iteration(tool, n, d, k, cov, n_iter):
+    """Per-iteration EM cost from one shared initialization, tol 0."""
+    import warnings
+
+    import numpy as np
+
+    X = make_data(n, d, k)
+    from gmmcli.core.init import initialize
+    from gmmcli.engines.memory import MemoryEngine
+
+    start = initialize(MemoryEngine(X[:200_000]), k, cov, "kmeans++", np.random.default_rng(1), 1e-6, np.zeros(d))
+    if tool == "gmmcli":
+        from functools import partial
+
+        from gmmcli.core.em import run_em
+        from gmmcli.core.stats import block_statistics
+
+        engine = MemoryEngine(X)
+        shift = np.zeros(d)
+        t0 = time.perf_counter()
+        res = run_em(lambda p: engine.reduce(partial(block_statistics, params=p, shift=shift)),
+                     start, reg_covar=1e-6, tol=0.0, max_iter=n_iter)
+        seconds = time.perf_counter() - t0
+        # n_iter M-steps and n_iter + 1 E-steps; sklearn does n_iter of each plus one final E-step
+        mean_ll = res.log_likelihood[-2] / n
+    else:
+        from sklearn.mixture import GaussianMixture
+
+        prec = np.linalg.inv(start.covariances) if cov in ("full", "tied") else 1.0 / start.covariances
+        gm = GaussianMixture(k, covariance_type=cov, weights_init=start.weights, means_init=start.means,
+                             precisions_init=prec, tol=0.0, max_iter=n_iter, reg_covar=1e-6)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t0 = time.perf_counter()
+            gm.fit(X)
+            seconds = time.perf_counter() - t0
+        mean_ll = float(gm.lower_bound_)
+    return {"seconds_per_iter": seconds / (n_iter + 1), "mean_ll": mean_ll}
+
+
+SKLEARN_FIT_SCRIPT = """
+import json, sys, time
+import numpy as np, pandas as pd
+from sklearn.preprocessing import StandardScaler
+from sklearn.mixture import GaussianMixture
+path, k, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+X = pd.read_csv(path).to_numpy()
+scaler = StandardScaler().fit(X)
+Z = scaler.transform(X)
+gm = GaussianMixture(k, covariance_type="full", tol=1e-3, reg_covar=1e-6, max_iter=100, random_state=0).fit(Z)
+ll = gm.score(Z) - np.log(scaler.scale_).sum()
+json.dump({"weights": gm.weights_.tolist(), "means": gm.means_.tolist(), "covariances": gm.covariances_.tolist(),
+           "mean": scaler.mean_.tolist(), "scale": scaler.scale_.tolist(), "mean_ll_original": ll}, open(out, "w"))
+"""
+
+SKLEARN_PREDICT_SCRIPT = """
+import json, sys
+import numpy as np, pandas as pd
+from sklearn.mixture import GaussianMixture
+model, path, out = sys.argv[1], sys.argv[2], sys.argv[3]
+m = json.load(open(model))
+gm = GaussianMixture(len(m["weights"]), covariance_type="full")
+gm.weights_ = np.array(m["weights"]); gm.means_ = np.array(m["means"]); gm.covariances_ = np.array(m["covariances"])
+gm.precisions_cholesky_ = np.linalg.cholesky(np.linalg.inv(gm.covariances_))
+X = pd.read_csv(path).to_numpy()
+Z = (X - np.array(m["mean"])) / np.array(m["scale"])
+P = gm.predict_proba(Z)
+df = pd.DataFrame(P, columns=[f"prob_{i}" for i in range(P.shape[1])])
+df["label"] = P.argmax(axis=1)
+df.to_csv(out, index=False)
+"""
+
+
+def child_rss(cmd):
+    """Wall seconds and peak RSS (MB) of one command, measured by a wrapper process."""
+    wrapper = ("import resource, subprocess, sys, time;"
+               "t=time.perf_counter(); r=subprocess.run(sys.argv[1:]);"
+               "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,"
+               " r.returncode)")
+    out = subprocess.run([sys.executable, "-c", wrapper, *cmd], capture_output=True, text=True)
+    seconds, rss, code = out.stdout.split()[-3:]
+    if code != "0":
+        raise RuntimeError(f"{cmd} failed: {out.stderr[-2000:]}")
+    return float(seconds), float(rss)
+
+
+def run_worker(args):
+    out = subprocess.run([sys.executable, __file__, "--worker", json.dumps(args)], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr[-3000:])
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+# ---------------------------------------------------------------- sections
+def machine_section():
+    import numpy
+    import scipy
+    import sklearn
+    from threadpoolctl import threadpool_info
+
+    blas = [f"{i.get('internal_api')} {i.get('version')} kernel={i.get('architecture')} threads={i.get('num_threads')}"
+            for i in threadpool_info() if i.get("user_api") == "blas"]
+    return [
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+        f"- numpy {numpy.__version__}, scipy {scipy.__version__}, scikit-learn {sklearn.__version__}",
+        f"- BLAS: {'; '.join(sorted(set(blas)))}",
+        f"- OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '(unset)')}, "
+        f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE', '(unset)')}",
+    ]
+
+
+def iteration_section(cases, repeats):
+    lines = ["| N | D | K | covariance | gmmcli s/iter | scikit-learn s/iter | speed-up | mean LL rel. diff | counts |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    results = []
+    for n, d, k, cov in cases:
+        n_iter = 5 if n >= 1_000_000 else 10
+        ours = [run_worker(["gmmcli", n, d, k, cov, n_iter]) for _ in range(repeats)]
+        theirs = [run_worker(["sklearn", n, d, k, cov, n_iter]) for _ in range(repeats)]
+        t_ours = statistics.median(r["seconds_per_iter"] for r in ours)
+        t_theirs = statistics.median(r["seconds_per_iter"] for r in theirs)
+        rel = abs(ours[0]["mean_ll"] - theirs[0]["mean_ll"]) / abs(theirs[0]["mean_ll"])
+        counts = rel <= 1e-9
+        results.append((n, d, k, cov, t_theirs / t_ours, counts))
+        lines.append(f"| {n:.0e} | {d} | {k} | {cov} | {t_ours:.4f} | {t_theirs:.4f} | "
+                     f"**{t_theirs / t_ours:.1f}x** | {rel:.1e} | {'yes' if counts else 'NO'} |")
+        print(lines[-1], flush=True)
+    return lines, results
+
+
+def fit_section(n, repeats):
+    os.makedirs(WORK, exist_ok=True)
+    data = write_csv(os.path.join(WORK, f"fit_{n}x10.csv"), n, 10, 8)
+    script = os.path.join(WORK, "sklearn_fit.py")
+    open(script, "w").write(SKLEARN_FIT_SCRIPT)
+    gm_model, sk_model = os.path.join(WORK, "gmmcli_model.json"), os.path.join(WORK, "sklearn_model.json")
+    ours = [child_rss([sys.executable, "-m", "gmmcli", "fit", data, "-k", "8", "-o", gm_model, "-q"]) for _ in range(repeats)]
+    theirs = [child_rss([sys.executable, script, data, "8", sk_model]) for _ in range(repeats)]
+    ll_ours = json.load(open(gm_model))["log_likelihood"]["mean_original_units"]
+    ll_theirs = json.load(open(sk_model))["mean_ll_original"]
+    t_ours, t_theirs = statistics.median(s for s, _ in ours), statistics.median(s for s, _ in theirs)
+    return [
+        f"`gmmcli fit` on a {n:.0e} x 10 CSV ({os.path.getsize(data) / 1e6:.0f} MB), K=8, full, tol 1e-3, "
+        "against pandas.read_csv + StandardScaler + GaussianMixture(random_state=0) + json dump:",
+        "",
+        "| tool | wall s (median) | peak RSS MB | mean log-likelihood (original units) |",
+        "| --- | --- | --- | --- |",
+        f"| gmmcli | {t_ours:.2f} | {max(r for _, r in ours):.0f} | {ll_ours:.6f} |",
+        f"| scikit-learn script | {t_theirs:.2f} | {max(r for _, r in theirs):.0f} | {ll_theirs:.6f} |",
+        "",
+        f"Speed-up **{t_theirs / t_ours:.1f}x**; final log-likelihood "
+        f"{'no worse' if ll_ours >= ll_theirs - 1e-6 else 'WORSE'} (difference {ll_ours - ll_theirs:+.2e} per row).",
+    ], gm_model, sk_model
+
+
+def predict_section(n_values, gm_model, sk_model, repeats):
+    script = os.path.join(WORK, "sklearn_predict.py")
+    open(script, "w").write(SKLEARN_PREDICT_SCRIPT)
+    lines = ["| rows | CSV MB | gmmcli s | gmmcli rows/s | gmmcli peak RSS MB | scikit-learn s | scikit-learn peak RSS MB | throughput ratio |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for i, n in enumerate(n_values):
+        data = write_csv(os.path.join(WORK, f"predict_{n}x10.csv"), n, 10, 8, seed=99)
+        out = os.path.join(WORK, "pred.csv")
+        ours = [child_rss([sys.executable, "-m", "gmmcli", "predict", gm_model, data, "-o", out]) for _ in range(repeats)]
+        t_ours, rss_ours = statistics.median(s for s, _ in ours), max(r for _, r in ours)
+        if i == 0:
+            theirs = [child_rss([sys.executable, script, sk_model, data, out]) for _ in range(repeats)]
+            t_theirs, rss_theirs = statistics.median(s for s, _ in theirs), max(r for _, r in theirs)
+            cells = f"{t_theirs:.2f} | {rss_theirs:.0f} | **{t_theirs / t_ours:.1f}x**"
+        else:
+            cells = "(not run) | | "
+        lines.append(f"| {n:.0e} | {os.path.getsize(data) / 1e6:.0f} | {t_ours:.2f} | {n / t_ours:,.0f} | {rss_ours:.0f} | {cells} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
+def help_section(repeats):
+    times = [child_rss([sys.executable, "-m", "gmmcli", "--help"])[0] for _ in range(max(5, repeats))]
+    return [f"`gmmcli --help`: median {statistics.median(times):.3f} s over {len(times)} runs (target < 0.3 s)."]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--all", action="store_true", help="every N x D x K x covariance case")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: small data, one repeat")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker_iteration(*json.loads(args.worker))))
+        return
+    repeats = 1 if args.quick else args.repeats
+    if args.all:
+        cases = [(n, d, k, c) for n in (100_000, 1_000_000) for d in (2, 10, 50) for k in (3, 8, 32) for c in TYPES]
+    elif args.quick:
+        cases = [(20_000, 10, 8, c) for c in TYPES]
+    else:
+        cases = [(1_000_000, 10, 8, c) for c in TYPES] + [
+            (100_000, 2, 3, "full"), (100_000, 10, 32, "full"), (100_000, 50, 8, "full"), (100_000, 50, 8, "diag"),
+        ]
+    started = time.time()
+    report = ["# Benchmarks", "", "Made by `make bench` (benchmarks/run.py); every ratio is against the peer "
+              f"measured in the same run, median of {repeats} run(s).", "", "## Machine", ""]
+    report += machine_section()
+    report += ["", "## EM iteration (same initialization, tol 0, float64, reg_covar 1e-6)", "",
+               "Per-iteration time: wall time of the whole fit divided by its E-steps. A case counts only if "
+               "the final mean log-likelihoods agree to 1e-9 relative.", ""]
+    lines, _ = iteration_section(cases, repeats)
+    report += lines
+    n_fit = 100_000 if args.quick else 1_000_000
+    report += ["", "## fit end to end", ""]
+    fit_lines, gm_model, sk_model = fit_section(n_fit, repeats)
+    report += fit_lines
+    report += ["", "## predict throughput and memory", ""]
+    report += predict_section([n_fit] if args.quick else [1_000_000, 10_000_000], gm_model, sk_model, repeats)
+    report += ["", "## Start-up", ""] + help_section(repeats)
+    report += ["", f"Total benchmark time: {time.time() - started:.0f} s.", ""]
+    target = os.path.join(ROOT, "BENCHMARKS.md")
+    with open(target, "w") as f:
+        f.write("\n".join(report) + "\n")
+    print(f"wrote {target}")
+
+
+if __name__ == "__main__":
+    main()
