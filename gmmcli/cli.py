@@ -106,6 +106,17 @@ def csv_format(delimiter: str, tabs: bool, no_header: bool):
     return CsvFormat(delimiter=delimiter, has_header=not no_header)
 
 
+def memory_size(text: Optional[str]) -> Optional[int]:
+    if text is None:
+        return None
+    from gmmcli.engines.spool import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise UsageError(f"--max-memory: {exc}") from None
+
+
 # ---------------------------------------------------------------- output to people
 def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
@@ -207,6 +218,7 @@ def fit(
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives a byte-identical model.")] = 0,
     no_standardize: Annotated[bool, typer.Option("--no-standardize", help="Fit on the raw columns.")] = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 3 (and write nothing) if EM does not converge or a component dies.")] = False,
+    max_memory: Annotated[Optional[str], typer.Option("--max-memory", help="Out of core: spool the data to a temporary file and keep memory near SIZE (e.g. 256M, 2G). Automatic for files too large for memory.", metavar="SIZE")] = None,
     quiet: Quiet = False,
 ):
     """Fit a Gaussian mixture to a CSV file and write the model as JSON.
@@ -220,7 +232,7 @@ def fit(
         input=input, output=output, fmt=csv_format(delimiter, tabs, no_header), columns=columns,
         n_components=components, covariance_type=covariance.value, reg_covar=reg_covar, tol=tol,
         max_iter=max_iter, n_init=n_init, init=init.value, init_model=init_model, seed=seed,
-        standardize=not no_standardize, strict=strict,
+        standardize=not no_standardize, strict=strict, max_memory=memory_size(max_memory),
     )
     with FitProgress(not quiet, max_iter) as progress:
         result = pipeline.fit(request, on_iteration=progress.update)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from functools import partial
@@ -24,14 +25,17 @@ from gmmcli.core.stats import (
     block_statistics, estimate_weighted_log_prob, normalize_log_prob, row_log_likelihood,
 )
 from gmmcli.engines.memory import MemoryEngine
+from gmmcli.engines.spool import (
+    SpoolEngine, SpoolWriter, available_memory, block_rows_for, remove as remove_spool,
+)
 from gmmcli.errors import ConvergenceError, DataError, NumericalError, UsageError
 from gmmcli.io.atomic import AtomicFile
-from gmmcli.io.csv_reader import CsvFormat, CsvReader, resolve_columns
+from gmmcli.io.csv_reader import DEFAULT_BLOCK_BYTES, CsvFormat, CsvReader, resolve_columns
 from gmmcli.io.model_file import Model, dumps_model, read_model
 from gmmcli.io.predictions import OUTPUT_FIELDS, PredictionWriter
 from gmmcli.io.source import STDIN
 from gmmcli.parallel import default_threads, ordered_map
-from gmmcli.scaler import Scaler, fit_scaler
+from gmmcli.scaler import Scaler, fit_scaler, scaler_from_moments
 
 QUANTILE_LEVELS = (0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 # A component whose responsibilities add up to less than this many rows has
@@ -61,6 +65,7 @@ class FitRequest:
     seed: int = 0
     standardize: bool = True
     strict: bool = False
+    max_memory: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -100,16 +105,13 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
     validate_fit_request(req)
     refuse_overwriting_input(req.input, req.output)
     out = AtomicFile(req.output) if req.output else None
+    data = None
     try:
         init_model = read_model(req.init_model) if req.init_model else None
-        names, X, notes = read_training_data(req, init_model)
-        scaler = fit_scaler(X, names) if req.standardize else None
-        Z = X if scaler is None else scaler.transform(X)
-        engine = MemoryEngine(Z)
-        shift = np.zeros(Z.shape[1]) if scaler is not None else Z.mean(axis=0)
-        start = None if init_model is None else warm_start(init_model, scaler, req.covariance_type)
-        runs = run_restarts(req, engine, shift, start, on_iteration)
-        model, more_notes = build_model(req, names, scaler, engine, runs, keep_order=start is not None)
+        data = load_training_data(req, init_model)
+        start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
+        runs = run_restarts(req, data.engine, data.shift, start, on_iteration)
+        model, more_notes = build_model(req, data, runs, keep_order=start is not None)
         if req.strict:
             enforce_strict(req, model)
         document = dumps_model(model)
@@ -120,7 +122,10 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
         if out is not None:
             out.discard()
         raise
-    return FitResult(model, document, tuple(notes) + more_notes, time.perf_counter() - started)
+    finally:
+        if data is not None:
+            data.close()
+    return FitResult(model, document, data.notes + more_notes, time.perf_counter() - started)
 
 
 def enforce_strict(req: FitRequest, model: Model) -> None:
@@ -143,27 +148,105 @@ def refuse_overwriting_input(input_path: str, output: Optional[str]) -> None:
             raise UsageError(f"{output}: the output would overwrite the input")
 
 
-def read_training_data(req: FitRequest, init_model: Optional[Model]):
-    """Parse the selected columns of the whole input into memory."""
-    reader = CsvReader(req.input, req.fmt)
+@dataclass
+class TrainingData:
+    """The parsed (and standardized) training data behind an engine."""
+
+    names: list
+    engine: object
+    scaler: Optional[Scaler]
+    shift: np.ndarray
+    notes: tuple = ()
+    spool_path: Optional[str] = None
+
+    def close(self) -> None:
+        if self.spool_path:
+            remove_spool(self.spool_path)
+
+
+def load_training_data(req: FitRequest, init_model: Optional[Model]) -> TrainingData:
+    """Parse the selected columns into memory, or spool them to disk under ``--max-memory``."""
+    max_memory = req.max_memory or automatic_memory_limit(req.input)
+    reader = CsvReader(req.input, req.fmt, block_bytes=_reader_block_bytes(max_memory))
     try:
-        if init_model is not None:
-            selected, notes = model_columns(reader, init_model), []
+        names, selected, notes = training_columns(req, reader, init_model)
+        if max_memory is None:
+            data = _load_in_memory(req, reader, selected, names)
         else:
-            selected, skipped = resolve_columns(req.columns, reader.names, reader.numeric)
-            notes = [f"ignoring non-numeric column(s): {', '.join(repr(s) for s in skipped)}"] if skipped else []
-        if not selected:
-            raise DataError(f"{reader.name}: no numeric columns to fit{reader.delimiter_hint()}")
-        blocks = [b.X for b in reader.blocks(selected)]
+            data = _load_spooled(req, reader, selected, names, max_memory)
     finally:
         reader.close()
+    data.notes = tuple(notes)
+    n = data.engine.n_samples
+    if n == 0 or n < req.n_components:
+        data.close()
+        if n == 0:
+            raise DataError(f"{reader.name}: no data rows")
+        raise DataError(f"{reader.name}: {n} rows, fewer than the {req.n_components} components asked for")
+    return data
+
+
+def training_columns(req: FitRequest, reader: CsvReader, init_model: Optional[Model]):
+    if init_model is not None:
+        selected, notes = model_columns(reader, init_model), []
+    else:
+        selected, skipped = resolve_columns(req.columns, reader.names, reader.numeric)
+        notes = [f"ignoring non-numeric column(s): {', '.join(repr(s) for s in skipped)}"] if skipped else []
+    if not selected:
+        raise DataError(f"{reader.name}: no numeric columns to fit{reader.delimiter_hint()}")
+    return [reader.names[j] for j in selected], selected, notes
+
+
+def _load_in_memory(req, reader, selected, names) -> TrainingData:
+    blocks = [b.X for b in reader.blocks(selected)]
     X = np.concatenate(blocks) if blocks else np.empty((0, len(selected)))
-    names = [reader.names[j] for j in selected]
-    if len(X) == 0:
-        raise DataError(f"{reader.name}: no data rows{'' if req.fmt.has_header else ''}")
-    if len(X) < req.n_components:
-        raise DataError(f"{reader.name}: {len(X)} rows, fewer than the {req.n_components} components asked for")
-    return names, X, notes
+    if len(X) < max(1, req.n_components):
+        return TrainingData(names, MemoryEngine(X), None, np.zeros(len(names)))
+    scaler = fit_scaler(X, names) if req.standardize else None
+    Z = X if scaler is None else scaler.transform(X)
+    shift = np.zeros(Z.shape[1]) if scaler is not None else Z.mean(axis=0)
+    return TrainingData(names, MemoryEngine(Z), scaler, shift)
+
+
+def _load_spooled(req, reader, selected, names, max_memory) -> TrainingData:
+    n_threads = default_threads()
+    block_rows = block_rows_for(max_memory, len(names), n_threads)
+    fd, path = tempfile.mkstemp(prefix="gmmcli-spool-", suffix=".f64", dir=os.environ.get("GMMCLI_TMPDIR"))
+    os.close(fd)
+    try:
+        writer = SpoolWriter(path, len(names), block_rows)
+        for block in reader.blocks(selected):
+            writer.write(block.X)
+        writer.close()
+        engine = SpoolEngine(path, writer.n_samples, len(names), block_rows, n_threads)
+        if writer.n_samples < max(1, req.n_components):
+            return TrainingData(names, engine, None, np.zeros(len(names)), spool_path=path)
+        scaler = scaler_from_moments(writer.moments, names) if req.standardize else None
+        if scaler is not None:
+            engine.standardize(scaler)
+        shift = np.zeros(len(names)) if scaler is not None else writer.moments.mean * writer.moments.unit
+        return TrainingData(names, engine, scaler, shift, spool_path=path)
+    except BaseException:
+        remove_spool(path)
+        raise
+
+
+def _reader_block_bytes(max_memory: Optional[int]) -> int:
+    return DEFAULT_BLOCK_BYTES if max_memory is None else int(np.clip(max_memory // 16, 1 << 20, DEFAULT_BLOCK_BYTES))
+
+
+def automatic_memory_limit(input_path: str) -> Optional[int]:
+    """Spool automatically when a file's parsed matrix would take over half the available memory."""
+    if input_path == STDIN or not os.path.isfile(input_path):
+        return None
+    available = available_memory()
+    size = os.path.getsize(input_path)
+    if input_path.lower().endswith((".gz", ".bz2", ".xz", ".zst")):
+        size *= 4  # a rough decompression ratio for numeric text
+    # about 8 bytes parsed per ~10 bytes of CSV text
+    if available is None or size * 0.8 < available / 2:
+        return None
+    return available // 4
 
 
 def model_columns(reader: CsvReader, model: Model) -> list:
@@ -246,8 +329,9 @@ def canonical_order(params: GaussianMixtureParams) -> np.ndarray:
     return np.array(sorted(range(params.n_components), key=lambda k: keys[k]))
 
 
-def build_model(req: FitRequest, names, scaler, engine, runs, keep_order: bool):
+def build_model(req: FitRequest, data: TrainingData, runs, keep_order: bool):
     """Assemble the model document from the chosen restart."""
+    names, scaler, engine = data.names, data.scaler, data.engine
     chosen = choose_restart(runs)
     result = runs[chosen].result
     params = result.params

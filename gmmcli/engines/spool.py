@@ -1,0 +1,172 @@
+"""The out-of-core engine: the parsed, standardized matrix spooled once to a
+temporary file, then read block by block on every pass.
+
+Blocks are stored transposed (one row of the file block per feature), so a block
+read from disk is exactly the contiguous (n_features, n_rows) layout the kernels
+want. Blocks are read with ordinary reads, not a memory map, so resident memory
+is the blocks in flight, not the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Callable, Iterable, Optional
+
+import numpy as np
+
+from gmmcli.parallel import default_threads, ordered_map
+from gmmcli.scaler import ColumnMoments, Scaler, block_moments, column_unit
+
+ITEM = 8  # float64
+
+
+class SpoolWriter:
+    """Re-blocks incoming row blocks into fixed-size transposed blocks on disk.
+
+    Also merges the column moments of everything written (for the scaler).
+    """
+
+    def __init__(self, path: str, n_features: int, block_rows: int):
+        self.path, self.n_features, self.block_rows = path, n_features, block_rows
+        self.file = open(path, "wb")
+        self.pending: list = []
+        self.pending_rows = 0
+        self.n_samples = 0
+        self.moments: Optional[ColumnMoments] = None
+        self.unit: Optional[np.ndarray] = None
+
+    def write(self, X: np.ndarray) -> None:
+        if len(X) == 0:
+            return
+        if self.unit is None:
+            self.unit = column_unit(X)
+        part = block_moments(X, self.unit)
+        self.moments = part if self.moments is None else self.moments + part
+        self.pending.append(X)
+        self.pending_rows += len(X)
+        while self.pending_rows >= self.block_rows:
+            self._flush(self.block_rows)
+
+    def _flush(self, rows: int) -> None:
+        stacked = np.concatenate(self.pending) if len(self.pending) > 1 else self.pending[0]
+        block, rest = stacked[:rows], stacked[rows:]
+        self.file.write(np.ascontiguousarray(block.T).tobytes())
+        self.n_samples += len(block)
+        self.pending = [rest] if len(rest) else []
+        self.pending_rows = len(rest)
+
+    def close(self) -> None:
+        if self.pending_rows:
+            self._flush(self.pending_rows)
+        self.file.close()
+
+
+class SpoolEngine:
+    """Data in a spool file written by :class:`SpoolWriter`.
+
+    Parameters
+    ----------
+    path : str
+    n_samples, n_features, block_rows : int
+    n_threads : int, optional
+    """
+
+    def __init__(self, path: str, n_samples: int, n_features: int, block_rows: int,
+                 n_threads: Optional[int] = None, sample_weight=None):
+        self.path = path
+        self.n_samples, self.n_features, self.block_rows = n_samples, n_features, block_rows
+        self.n_threads = n_threads if n_threads is not None else default_threads()
+        self.sample_weight = sample_weight
+
+    def _starts(self) -> range:
+        return range(0, self.n_samples, self.block_rows)
+
+    def read_block(self, start: int) -> np.ndarray:
+        """Rows ``start`` … of one block, shape (n_rows, n_features), a Fortran-ordered view."""
+        rows = min(self.block_rows, self.n_samples - start)
+        with open(self.path, "rb") as f:
+            data = np.fromfile(f, dtype=np.float64, count=rows * self.n_features,
+                               offset=start * self.n_features * ITEM)
+        return data.reshape(self.n_features, rows).T
+
+    def blocks(self) -> Iterable:
+        for start in self._starts():
+            w = None if self.sample_weight is None else self.sample_weight[start:start + self.block_rows]
+            yield start, w
+
+    def _run(self, fn: Callable):
+        def one(item):
+            start, w = item
+            return fn(self.read_block(start), w, start)
+        return ordered_map(one, self.blocks(), self.n_threads)
+
+    def reduce(self, fn: Callable):
+        """Σ over blocks of ``fn(X_block, weight_block, start)``, added in row order."""
+        total = None
+        for part in self._run(fn):
+            total = part if total is None else total + part
+        return total
+
+    def map_rows(self, fn: Callable) -> np.ndarray:
+        return np.concatenate(list(self._run(fn)))
+
+    def sample_rows(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """Up to ``n`` distinct rows, in random order (one pass over the file)."""
+        if n >= self.n_samples:
+            picks = np.arange(self.n_samples)
+        else:
+            picks = np.sort(rng.choice(self.n_samples, size=n, replace=False))
+        out = np.empty((len(picks), self.n_features))
+        for start in self._starts():
+            lo, hi = np.searchsorted(picks, [start, start + self.block_rows])
+            if hi > lo:
+                out[lo:hi] = self.read_block(start)[picks[lo:hi] - start]
+        return out[rng.permutation(len(out))]
+
+    def standardize(self, scaler: Scaler) -> None:
+        """Rewrite the spool in standardized units (one pass, in place)."""
+        with open(self.path, "r+b") as f:
+            for start in self._starts():
+                X = self.read_block(start)
+                f.seek(start * self.n_features * ITEM)
+                f.write(np.ascontiguousarray(scaler.transform(X).T).tobytes())
+
+
+def block_rows_for(max_memory: int, n_features: int, n_threads: int) -> int:
+    """Rows per block so that the blocks in flight (data, features, responsibilities) fit in a quarter of the budget."""
+    n_quad = n_features * (n_features + 1) // 2 + n_features + 1
+    per_row = ITEM * (2 * n_features + 2 * n_quad + 64)
+    rows = max_memory // 4 // (2 * n_threads * per_row)
+    return int(np.clip(rows, 256, 16384))
+
+
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """'256M', '2G', '512k', '1.5GB' or a number of bytes → bytes (ValueError otherwise)."""
+    match = _SIZE.fullmatch(text)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"not a size: {text!r} (examples: 256M, 2G)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def available_memory() -> Optional[int]:
+    """MemAvailable from /proc/meminfo, in bytes (None where unknown)."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
