@@ -22,7 +22,7 @@ from gmmcli.core.em import EMResult, run_em
 from gmmcli.core.init import INIT_METHODS, initialize
 from gmmcli.core.params import GaussianMixtureParams, permute_components, rescale_params
 from gmmcli.core.stats import (
-    block_statistics, estimate_weighted_log_prob, normalize_log_prob, row_log_likelihood,
+    LOWEST, block_statistics, estimate_weighted_log_prob, row_log_likelihood, score_rows,
 )
 from gmmcli.engines.memory import MemoryEngine
 from gmmcli.engines.spool import (
@@ -432,9 +432,9 @@ def open_for_model(model: Model, input_path: str, fmt: Optional[CsvFormat], keep
 def score_block(model: Model, X: np.ndarray):
     """log p(x) in original units, and responsibilities, for raw rows ``X``."""
     Z = X if model.scaler is None else model.scaler.transform(X)
-    log_norm, resp = normalize_log_prob(estimate_weighted_log_prob(Z, model.params))
+    log_norm, resp = score_rows(Z, model.params)
     jac = 0.0 if model.scaler is None else model.scaler.log_jacobian
-    return log_norm + jac, resp
+    return np.maximum(log_norm + jac, LOWEST), resp
 
 
 def _score_and_format(model: Model, writer: PredictionWriter, block) -> tuple:
@@ -506,10 +506,10 @@ def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat]
     finally:
         reader.close()
     z = None if model.scaler is None else model.scaler.transform(x[None, :])[0]
-    weighted = estimate_weighted_log_prob((x if z is None else z)[None, :], model.params)[0]
-    with np.errstate(divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        weighted = estimate_weighted_log_prob((x if z is None else z)[None, :], model.params)[0]
         log_weights = np.log(model.params.weights)
-    log_norm, resp = normalize_log_prob(weighted[None, :])
+    log_norm, resp = score_rows((x if z is None else z)[None, :], model.params)
     jac = 0.0 if model.scaler is None else model.scaler.log_jacobian
     return Explanation(
         row, row + (1 if reader.fmt.has_header else 0), model.feature_names, x, z,

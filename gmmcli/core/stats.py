@@ -222,4 +222,56 @@ def m_step(stats: SufficientStats, reg_covar: float) -> GaussianMixtureParams:
 
 def row_log_likelihood(X, sample_weight, start, *, params: GaussianMixtureParams) -> np.ndarray:
     """log p(xᵢ) for every row of a block (a block function for ``map_rows``)."""
-    return normalize_log_prob(estimate_weighted_log_prob(X, params))[0]
+    return score_rows(X, params)[0]
+
+
+LOWEST = -np.finfo(float).max
+
+
+def score_rows(X, params: GaussianMixtureParams):
+    """log p(xᵢ) and responsibilities, finite for every finite row however far it lies.
+
+    A row so far from every component that its squared Mahalanobis distances
+    overflow is scored in the limit: its responsibilities are those of the
+    distance ratios (the limiting label gets probability 1 unless there is a
+    tie), and its log-likelihood is clamped at the lowest finite float.
+
+    Returns
+    -------
+    log_norm : ndarray of shape (n_samples,)
+    resp : ndarray of shape (n_samples, n_components)
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        log_norm, resp = normalize_log_prob(estimate_weighted_log_prob(X, params))
+    far = ~np.isfinite(log_norm)
+    for i in np.flatnonzero(far):
+        log_norm[i], resp[i] = _score_far_row(X[i], params)
+    return log_norm, resp
+
+
+def _score_far_row(x, params: GaussianMixtureParams):
+    """Score x = s·u (|u|∞ = 1, s huge) from the expansion in s.
+
+    log wₖNₖ(s·u) = cₖ − ½ s² qₖ + s lₖ − ½ mₖ with qₖ = uᵀΛₖu, lₖ = uᵀΛₖμₖ and
+    mₖ = μₖᵀΛₖμₖ: the smallest q wins, ties go to the largest l, then to c − ½m.
+    Every term is computed from unit-scale quantities, so nothing overflows but s².
+    """
+    ops = COVARIANCE_OPS[params.covariance_type]
+    size = np.float64(np.max(np.abs(x)))
+    u = (x / size)[None, :]
+    zero = np.zeros_like(params.means)
+    q = ops.mahalanobis(u, zero, params.precisions_chol)[0]
+    m = ops.mahalanobis(np.zeros_like(u), params.means, params.precisions_chol)[0]
+    lin = 0.5 * (q + m - ops.mahalanobis(u, params.means, params.precisions_chol)[0])
+    log_det = ops.log_det(params.precisions_chol, params.n_components, params.n_features)
+    with np.errstate(divide="ignore"):
+        const = log_det + np.log(params.weights) - 0.5 * params.n_features * LOG_2PI - 0.5 * m
+    q_min = q.min()
+    lin_top = lin[q == q_min].max()
+    with np.errstate(over="ignore", invalid="ignore"):
+        gap = np.where(q == q_min, 0.0, -0.5 * size**2 * (q - q_min))
+        gap = gap + np.where((q == q_min) & (lin == lin_top), 0.0, size * np.minimum(lin - lin_top, 0.0))
+        gap = np.where(np.isnan(gap), -np.inf, gap)
+        log_norm, resp = normalize_log_prob((gap + const)[None, :])
+        total = -0.5 * size**2 * q_min + size * lin_top + log_norm[0]
+    return (float(total) if np.isfinite(total) else LOWEST), resp[0]
