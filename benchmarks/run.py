@@ -76,7 +76,7 @@ def worker_iteration(tool, n, d, k, cov, n_iter):
         from gmmcli.core.em import run_em
         from gmmcli.core.stats import block_statistics
 
-        engine = MemoryEngine(X)
+        engine = MemoryEngine(X, covariance_type=cov)
         shift = np.zeros(d)
         t0 = time.perf_counter()
         res = run_em(lambda p: engine.reduce(partial(block_statistics, params=p, shift=shift)),

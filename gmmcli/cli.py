@@ -240,7 +240,7 @@ def fit(
         write_stdout(result.document)
     if not quiet:
         for note in result.notes:
-            say(f"gmmcli: note: {note}")
+            say(f"gmmcli: {note}")
         if not result.model.converged and tol > 0:
             say(f"gmmcli: warning: EM did not converge in {result.model.n_iter} iterations "
                 f"(raise --max-iter or --tol)")

@@ -18,6 +18,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from gmmcli.core import COVARIANCE_TYPES
+from gmmcli.core.diagnostics import COLLAPSE_FACTOR, collapsed_components, min_variances
 from gmmcli.core.em import EMResult, run_em
 from gmmcli.core.init import INIT_METHODS, initialize
 from gmmcli.core.params import GaussianMixtureParams, permute_components, rescale_params
@@ -137,8 +138,13 @@ def enforce_strict(req: FitRequest, model: Model) -> None:
         )
     if model.diagnostics["dead_components"]:
         raise NumericalError(
-            f"{model.diagnostics['dead_components']} component(s) collapsed to (almost) no rows; "
+            f"{model.diagnostics['dead_components']} component(s) died (less than one row of weight); "
             "lower -k (--strict)"
+        )
+    if model.diagnostics["collapsed_components"]:
+        raise NumericalError(
+            f"component(s) {', '.join(map(str, model.diagnostics['collapsed_components']))} collapsed "
+            "(duplicated rows?); lower -k or raise --reg-covar (--strict)"
         )
 
 
@@ -158,6 +164,7 @@ class TrainingData:
     shift: np.ndarray
     notes: tuple = ()
     spool_path: Optional[str] = None
+    warnings: list = field(default_factory=list)
 
     def close(self) -> None:
         if self.spool_path:
@@ -176,7 +183,7 @@ def load_training_data(req: FitRequest, init_model: Optional[Model]) -> Training
             data = _load_spooled(req, reader, selected, names, max_memory)
     finally:
         reader.close()
-    data.notes = tuple(notes)
+    data.notes = tuple(notes) + tuple(data.warnings)
     n = data.engine.n_samples
     if n == 0 or n < req.n_components:
         data.close()
@@ -191,7 +198,7 @@ def training_columns(req: FitRequest, reader: CsvReader, init_model: Optional[Mo
         selected, notes = model_columns(reader, init_model), []
     else:
         selected, skipped = resolve_columns(req.columns, reader.names, reader.numeric)
-        notes = [f"ignoring non-numeric column(s): {', '.join(repr(s) for s in skipped)}"] if skipped else []
+        notes = [f"note: ignoring non-numeric column(s): {', '.join(repr(s) for s in skipped)}"] if skipped else []
     if not selected:
         raise DataError(f"{reader.name}: no numeric columns to fit{reader.delimiter_hint()}")
     return [reader.names[j] for j in selected], selected, notes
@@ -202,15 +209,38 @@ def _load_in_memory(req, reader, selected, names) -> TrainingData:
     X = np.concatenate(blocks) if blocks else np.empty((0, len(selected)))
     if len(X) < max(1, req.n_components):
         return TrainingData(names, MemoryEngine(X), None, np.zeros(len(names)))
+    if len(X) == 1 and req.standardize:
+        raise DataError(f"{reader.name}: only 1 data row; standardizing needs at least 2 (or --no-standardize)")
     scaler = fit_scaler(X, names) if req.standardize else None
     Z = X if scaler is None else scaler.transform(X)
     shift = np.zeros(Z.shape[1]) if scaler is not None else Z.mean(axis=0)
-    return TrainingData(names, MemoryEngine(Z), scaler, shift)
+    data = TrainingData(names, MemoryEngine(Z, covariance_type=req.covariance_type), scaler, shift)
+    data.warnings = shape_warnings(Z - shift, names, req)
+    return data
+
+
+def shape_warnings(Zc: np.ndarray, names, req: FitRequest) -> list:
+    """Warnings about data that fit, but poorly: collinear columns, too few rows per component."""
+    out = []
+    d = Zc.shape[1]
+    if req.covariance_type == "full" and len(Zc) / req.n_components <= d:
+        out.append(f"warning: {len(Zc)} rows for {req.n_components} full-covariance component(s) of {d} "
+                   "columns: each covariance is mostly --reg-covar (try --covariance diag or lower -k)")
+    if 1 < d <= 200:
+        cov = Zc.T @ Zc
+        scale = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = cov / np.outer(scale, scale)
+        i, j = np.nonzero(np.triu(np.abs(corr) > 1 - 1e-10, k=1))
+        for a, b in list(zip(i, j))[:3]:
+            out.append(f"warning: columns {names[a]!r} and {names[b]!r} are perfectly correlated "
+                       "(their covariance is singular but for --reg-covar)")
+    return out
 
 
 def _load_spooled(req, reader, selected, names, max_memory) -> TrainingData:
     n_threads = default_threads()
-    block_rows = block_rows_for(max_memory, len(names), n_threads)
+    block_rows = block_rows_for(max_memory, len(names), n_threads, req.covariance_type)
     fd, path = tempfile.mkstemp(prefix="gmmcli-spool-", suffix=".f64", dir=os.environ.get("GMMCLI_TMPDIR"))
     os.close(fd)
     try:
@@ -317,10 +347,18 @@ def _report(callback, restart, n_samples, n_iter, total):
     callback(restart, n_iter, total / n_samples)
 
 
-def choose_restart(runs: list) -> int:
-    """Index of the restart with the highest final log-likelihood (first on ties)."""
-    scores = [r.result.final_log_likelihood if r.result else -np.inf for r in runs]
-    return int(np.argmax(scores))
+def choose_restart(runs: list, reg_covar: float) -> int:
+    """The restart with the fewest collapsed components, then the highest log-likelihood.
+
+    A component collapsed onto duplicated rows has an unbounded density, so its
+    likelihood would otherwise always win; first among equals on ties.
+    """
+    def key(i):
+        r = runs[i].result
+        if r is None:
+            return (1, 0, 0.0)
+        return (0, len(collapsed_components(r.params, reg_covar)), -r.final_log_likelihood)
+    return min(range(len(runs)), key=key)
 
 
 def canonical_order(params: GaussianMixtureParams) -> np.ndarray:
@@ -332,7 +370,7 @@ def canonical_order(params: GaussianMixtureParams) -> np.ndarray:
 def build_model(req: FitRequest, data: TrainingData, runs, keep_order: bool):
     """Assemble the model document from the chosen restart."""
     names, scaler, engine = data.names, data.scaler, data.engine
-    chosen = choose_restart(runs)
+    chosen = choose_restart(runs, req.reg_covar)
     result = runs[chosen].result
     params = result.params
     if not keep_order:
@@ -346,12 +384,19 @@ def build_model(req: FitRequest, data: TrainingData, runs, keep_order: bool):
     notes = []
     if dead:
         notes.append(
-            f"{dead} component(s) hold fewer than {DEAD_COMPONENT_ROWS:g} row(s) of weight "
+            f"warning: {dead} component(s) hold fewer than {DEAD_COMPONENT_ROWS:g} row(s) of weight "
             "(too many components for the data?)"
+        )
+    collapsed = [int(c) for c in collapsed_components(params, req.reg_covar)]
+    if collapsed:
+        notes.append(
+            f"warning: component(s) {', '.join(map(str, collapsed))} collapsed: their variance in some direction is "
+            f"no more than {COLLAPSE_FACTOR:g} x --reg-covar (duplicated rows, or more components than the "
+            "data support?)"
         )
     failed = [i for i, r in enumerate(runs) if r.result is None]
     if failed:
-        notes.append(f"{len(failed)} of {len(runs)} restart(s) failed numerically and were skipped")
+        notes.append(f"warning: {len(failed)} of {len(runs)} restart(s) failed numerically and were skipped")
     model = Model(
         params=params,
         feature_names=tuple(names),
@@ -390,6 +435,8 @@ def build_model(req: FitRequest, data: TrainingData, runs, keep_order: bool):
         diagnostics={
             "min_component_rows": float(nk[0]),
             "dead_components": dead,
+            "collapsed_components": collapsed,
+            "min_variances": [float(v) for v in min_variances(params)],
             "failed_restarts": len(failed),
         },
     )

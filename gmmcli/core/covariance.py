@@ -212,6 +212,12 @@ def _features_spherical(XT):
     return out
 
 
+def quad_feature_count(covariance_type: str, n_features: int) -> int:
+    """Rows of φ for a covariance type (what a block of features costs per data row)."""
+    d = n_features
+    return {"full": d * (d + 1) // 2, "tied": d * (d + 1) // 2, "diag": d, "spherical": 1}[covariance_type] + d + 1
+
+
 def _precision_matrices(prec_chol, n_components):
     if prec_chol.ndim == 2:
         prec_chol = np.broadcast_to(prec_chol, (n_components,) + prec_chol.shape)

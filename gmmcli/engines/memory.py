@@ -6,17 +6,18 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from gmmcli.core.covariance import quad_feature_count
 from gmmcli.parallel import default_threads, ordered_map
 
 # The kernels build (n_features² / 2) quadratic features per row; a block's
 # features should stay within a few MB of cache.
 BLOCK_FEATURE_BYTES = 4 << 20
-MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 512, 16384
+MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 512, 65536
 
 
-def default_block_rows(n_features: int) -> int:
+def default_block_rows(n_features: int, covariance_type: str = "full") -> int:
     """Rows per block so that a block's quadratic features take about 4 MB."""
-    n_quad = n_features * (n_features + 1) // 2 + n_features + 1
+    n_quad = quad_feature_count(covariance_type, n_features)
     return int(np.clip(BLOCK_FEATURE_BYTES // (8 * n_quad), MIN_BLOCK_ROWS, MAX_BLOCK_ROWS))
 
 
@@ -34,11 +35,12 @@ class MemoryEngine:
     """
 
     def __init__(self, X: np.ndarray, sample_weight: Optional[np.ndarray] = None,
-                 block_rows: Optional[int] = None, n_threads: Optional[int] = None):
+                 block_rows: Optional[int] = None, n_threads: Optional[int] = None,
+                 covariance_type: str = "full"):
         # Fortran order: a block of rows, transposed, is contiguous (what the kernels read).
         self.X = np.asfortranarray(X)
         self.sample_weight = sample_weight
-        self.block_rows = block_rows or default_block_rows(X.shape[1])
+        self.block_rows = block_rows or default_block_rows(X.shape[1], covariance_type)
         self.n_threads = n_threads if n_threads is not None else default_threads()
         self.n_samples, self.n_features = X.shape
 
