@@ -67,6 +67,7 @@ class FitRequest:
     standardize: bool = True
     strict: bool = False
     max_memory: Optional[int] = None
+    dtype: str = "float64"
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ def validate_fit_request(req: FitRequest) -> None:
         (req.init in INIT_METHODS, f"--init must be one of {', '.join(INIT_METHODS)} (got {req.init!r})"),
         (req.seed >= 0, f"--seed must be >= 0 (got {req.seed})"),
         (req.init_model is None or req.n_init == 1, "--n-init cannot be combined with --init-model"),
+        (req.dtype in ("float64", "float32"), f"--dtype must be float64 or float32 (got {req.dtype!r})"),
+        (req.max_memory is None or req.max_memory > 0, "--max-memory must be positive"),
     ]
     for ok, message in checks:
         if not ok:
@@ -214,7 +217,8 @@ def _load_in_memory(req, reader, selected, names) -> TrainingData:
     scaler = fit_scaler(X, names) if req.standardize else None
     Z = X if scaler is None else scaler.transform(X)
     shift = np.zeros(Z.shape[1]) if scaler is not None else Z.mean(axis=0)
-    data = TrainingData(names, MemoryEngine(Z, covariance_type=req.covariance_type), scaler, shift)
+    engine = MemoryEngine(Z, covariance_type=req.covariance_type, dtype=req.dtype)
+    data = TrainingData(names, engine, scaler, shift)
     data.warnings = shape_warnings(Z - shift, names, req)
     return data
 
@@ -248,7 +252,7 @@ def _load_spooled(req, reader, selected, names, max_memory) -> TrainingData:
         for block in reader.blocks(selected):
             writer.write(block.X)
         writer.close()
-        engine = SpoolEngine(path, writer.n_samples, len(names), block_rows, n_threads)
+        engine = SpoolEngine(path, writer.n_samples, len(names), block_rows, n_threads, dtype=req.dtype)
         if writer.n_samples < max(1, req.n_components):
             return TrainingData(names, engine, None, np.zeros(len(names)), spool_path=path)
         scaler = scaler_from_moments(writer.moments, names) if req.standardize else None
@@ -406,7 +410,7 @@ def build_model(req: FitRequest, data: TrainingData, runs, keep_order: bool):
             "n_components": req.n_components, "covariance_type": req.covariance_type,
             "tol": req.tol, "reg_covar": req.reg_covar, "max_iter": req.max_iter,
             "n_init": req.n_init, "init": "model" if req.init_model else req.init,
-            "seed": req.seed, "standardize": req.standardize,
+            "seed": req.seed, "standardize": req.standardize, "dtype": req.dtype,
         },
         n_samples=int(n),
         converged=result.converged,

@@ -85,3 +85,17 @@ def test_cli_max_memory(tmp_path, run, rng):
 @pytest.mark.parametrize("text,value", [("256M", 256 << 20), ("2g", 2 << 30), ("1.5GiB", int(1.5 * (1 << 30))), ("4096", 4096)])
 def test_parse_size(text, value):
     assert parse_size(text) == value
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_float32_is_close_to_float64(tmp_path, rng, covariance_type):
+    X = blobs(rng, n=4000, d=3, k=3)
+    data = str(write_csv(tmp_path / "d.csv", X))
+    models = [pipeline.fit(pipeline.FitRequest(input=data, n_components=3, covariance_type=covariance_type,
+                                               tol=0, max_iter=10, dtype=dtype)).model
+              for dtype in ("float64", "float32")]
+    a, b = models
+    np.testing.assert_allclose(b.params.means, a.params.means, atol=1e-4)
+    np.testing.assert_allclose(b.params.covariances, a.params.covariances, atol=1e-4)
+    assert b.log_likelihood["mean"] == pytest.approx(a.log_likelihood["mean"], rel=1e-5)
+    assert b.settings["dtype"] == "float32"

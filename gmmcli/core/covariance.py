@@ -184,7 +184,7 @@ def _features_full(XT):
     """[xᵢxⱼ for i ≤ j (row-major upper triangle) ; x ; 1], shape (D(D+1)/2 + D + 1, n)."""
     d, n = XT.shape
     t = d * (d + 1) // 2
-    out = np.empty((t + d + 1, n))
+    out = np.empty((t + d + 1, n), dtype=XT.dtype)
     pos = 0
     for i in range(d):
         np.multiply(XT[i], XT[i:], out=out[pos:pos + d - i])
@@ -196,7 +196,7 @@ def _features_full(XT):
 
 def _features_diag(XT):
     d, n = XT.shape
-    out = np.empty((2 * d + 1, n))
+    out = np.empty((2 * d + 1, n), dtype=XT.dtype)
     np.multiply(XT, XT, out=out[:d])
     out[d:2 * d] = XT
     out[-1] = 1.0
@@ -205,7 +205,7 @@ def _features_diag(XT):
 
 def _features_spherical(XT):
     d, n = XT.shape
-    out = np.empty((d + 2, n))
+    out = np.empty((d + 2, n), dtype=XT.dtype)
     np.einsum("ij,ij->j", XT, XT, out=out[0])
     out[1:d + 1] = XT
     out[-1] = 1.0

@@ -122,7 +122,7 @@ def accumulate_statistics(Xc, resp, shift, covariance_type, sample_weight=None, 
     """
     ops = COVARIANCE_OPS[covariance_type]
     phi = ops.features(np.ascontiguousarray(Xc.T))
-    resp_t = np.ascontiguousarray(resp.T)
+    resp_t = np.ascontiguousarray(resp.T, dtype=phi.dtype)
     if sample_weight is not None:
         resp_t *= sample_weight
         weight = float(sample_weight.sum())
@@ -132,9 +132,12 @@ def accumulate_statistics(Xc, resp, shift, covariance_type, sample_weight=None, 
 
 
 def _statistics_from_features(phi, resp_t, covariance_type, shift, weight, log_likelihood):
-    """Every statistic in one GEMM: (K, n) responsibilities times the (F, n) features."""
+    """Every statistic in one GEMM: (K, n) responsibilities times the (F, n) features.
+
+    Whatever the working precision, the statistics are returned (and summed) in float64.
+    """
     n_features = len(shift)
-    g = resp_t @ phi.T
+    g = (resp_t @ phi.T).astype(np.float64, copy=False)
     moment = COVARIANCE_OPS[covariance_type].moment_from_features(g, n_features)
     return SufficientStats(
         covariance_type, shift, weight, g[:, -1], g[:, -1 - n_features:-1], moment, log_likelihood,
@@ -165,24 +168,25 @@ def block_statistics(X, sample_weight, start, *, params: GaussianMixtureParams, 
     """
     ops = COVARIANCE_OPS[params.covariance_type]
     n_features = params.n_features
+    dtype = X.dtype  # float64, or float32 for speed (statistics are still summed in float64)
     XT = np.ascontiguousarray(X.T)  # no copy when engines hold Fortran-ordered data
     if shift.any():
-        XT = XT - shift[:, None]
+        XT = XT - shift[:, None].astype(dtype)
     phi = ops.features(XT)
     coef, const = ops.quad_weights(params.means - shift, params.precisions_chol)
     log_det = ops.log_det(params.precisions_chol, params.n_components, n_features)
     with np.errstate(divide="ignore"):
         const = const + log_det - 0.5 * n_features * LOG_2PI + np.log(params.weights)
-    log_prob = coef.T @ phi[:-1]  # (K, n)
-    log_prob += const[:, None]
+    log_prob = coef.T.astype(dtype) @ phi[:-1]  # (K, n)
+    log_prob += const[:, None].astype(dtype)
     top = log_prob.max(axis=0)
     log_prob -= top
     resp = np.exp(log_prob, out=log_prob)
-    total = np.ones(len(resp)) @ resp
-    log_norm = top + np.log(total)
+    total = np.ones(len(resp), dtype=dtype) @ resp
+    log_norm = top.astype(np.float64) + np.log(total, dtype=np.float64)
     resp *= 1.0 / total
     if sample_weight is not None:
-        resp *= sample_weight
+        resp *= sample_weight.astype(dtype)
         ll, weight = float(log_norm @ sample_weight), float(sample_weight.sum())
     else:
         ll, weight = float(log_norm.sum()), float(len(X))

@@ -32,13 +32,17 @@ class MemoryEngine:
         Rows per block; results do not depend on it beyond summation order.
     n_threads : int, optional
         Threads for block work (default: the usable CPUs); never changes results.
+    covariance_type : str
+        Sets the default block size (the kernels' feature count depends on it).
+    dtype : float64 or float32
+        Working precision of the kernels; statistics are always summed in float64.
     """
 
     def __init__(self, X: np.ndarray, sample_weight: Optional[np.ndarray] = None,
                  block_rows: Optional[int] = None, n_threads: Optional[int] = None,
-                 covariance_type: str = "full"):
+                 covariance_type: str = "full", dtype=np.float64):
         # Fortran order: a block of rows, transposed, is contiguous (what the kernels read).
-        self.X = np.asfortranarray(X)
+        self.X = np.asfortranarray(X, dtype=dtype)
         self.sample_weight = sample_weight
         self.block_rows = block_rows or default_block_rows(X.shape[1], covariance_type)
         self.n_threads = n_threads if n_threads is not None else default_threads()

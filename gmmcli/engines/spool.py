@@ -74,11 +74,12 @@ class SpoolEngine:
     """
 
     def __init__(self, path: str, n_samples: int, n_features: int, block_rows: int,
-                 n_threads: Optional[int] = None, sample_weight=None):
+                 n_threads: Optional[int] = None, sample_weight=None, dtype=np.float64):
         self.path = path
         self.n_samples, self.n_features, self.block_rows = n_samples, n_features, block_rows
         self.n_threads = n_threads if n_threads is not None else default_threads()
         self.sample_weight = sample_weight
+        self.dtype = np.dtype(dtype)
 
     def _starts(self) -> range:
         return range(0, self.n_samples, self.block_rows)
@@ -99,7 +100,8 @@ class SpoolEngine:
     def _run(self, fn: Callable):
         def one(item):
             start, w = item
-            return fn(self.read_block(start), w, start)
+            X = self.read_block(start)
+            return fn(X if self.dtype == X.dtype else X.astype(self.dtype, order="F"), w, start)
         return ordered_map(one, self.blocks(), self.n_threads)
 
     def reduce(self, fn: Callable):
