@@ -229,7 +229,7 @@ class _Validator:
         if (weights < 0).any():
             raise self.fail("weights", "contains a negative weight")
         if abs(weights.sum() - 1.0) > WEIGHT_SUM_TOLERANCE:
-            raise self.fail("weights", f"sum to {weights.sum():.17g}, not 1")
+            raise self.fail("weights", f"sum to {weights.sum():.10g}, not 1")
         means = self.array(self.get(doc, "means", list), (k, d), "means")
         shape = COVARIANCE_OPS[cov_type].shape(k, d)
         covariances = self.array(self.get(doc, "covariances", list), shape, "covariances")

@@ -8,6 +8,7 @@ import io
 import lzma
 import os
 import sys
+import zlib
 from typing import BinaryIO
 
 from gmmcli.errors import DataError, NoInputError
@@ -62,7 +63,7 @@ def read_chunk(stream: BinaryIO, size: int, name: str) -> bytes:
     """Read up to ``size`` bytes, turning decompression errors into a DataError."""
     try:
         return stream.read(size)
-    except (OSError, EOFError, lzma.LZMAError) as exc:
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
         raise DataError(f"{name}: cannot decompress: {exc}") from None
     except Exception as exc:  # pyarrow's codec errors
         if type(exc).__module__.startswith("pyarrow"):
