@@ -67,7 +67,7 @@ def test_best_of_restarts_never_prefers_a_collapsed_spike():
     healthy = fake_run([0.5, 0.5], [[0, 0], [3, 3]], [np.eye(2), np.eye(2)], ll=-100.0)
     spike = fake_run([0.5, 0.5], [[0, 0], [3, 3]], [np.eye(2), np.eye(2) * 1.5e-6], ll=+500.0)
     assert pipeline.choose_restart([spike, healthy], reg_covar=1e-6) == 1
-    assert pipeline.choose_restart([spike, None.__class__ and pipeline.Restart(1, None, "failed")], 1e-6) == 0
+    assert pipeline.choose_restart([spike, pipeline.Restart(1, None, "failed")], 1e-6) == 0
 
 
 def test_duplicated_rows_are_reported_recorded_and_fatal_under_strict(tmp_path):
