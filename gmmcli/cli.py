@@ -19,7 +19,6 @@ try:  # typer >= 0.25 vendors click as typer._click
     from typer import _click as click
     from typer._click import exceptions as click_exceptions
 except ImportError:  # pragma: no cover - older typer
-    import click
     from click import exceptions as click_exceptions
 
 

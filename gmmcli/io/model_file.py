@@ -49,6 +49,7 @@ class Model:
     log_likelihood_quantiles: dict
     diagnostics: dict = field(default_factory=dict)
     gmmcli_version: str = __version__
+    selection: Optional[dict] = None
 
     @property
     def n_components(self) -> int:
@@ -62,7 +63,7 @@ def _list(a: np.ndarray) -> Any:
 def model_to_document(model: Model) -> dict:
     """The JSON document of a model, keys in a fixed order."""
     p = model.params
-    return {
+    doc = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
         "gmmcli_version": model.gmmcli_version,
@@ -84,6 +85,9 @@ def model_to_document(model: Model) -> dict:
         "history": model.history,
         "diagnostics": model.diagnostics,
     }
+    if model.selection is not None:
+        doc["selection"] = model.selection
+    return doc
 
 
 def dumps_model(model: Model) -> bytes:
@@ -248,6 +252,7 @@ class _Validator:
             log_likelihood_quantiles=self.get(doc, "log_likelihood_quantiles", dict),
             diagnostics=self.get(doc, "diagnostics", dict),
             gmmcli_version=self.get(doc, "gmmcli_version", str),
+            selection=self.get(doc, "selection", dict) if "selection" in doc else None,
         )
 
     def params(self, weights, means, covariances, cov_type) -> GaussianMixtureParams:

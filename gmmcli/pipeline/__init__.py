@@ -1,0 +1,20 @@
+"""The application layer: one function per command, returning values, printing nothing.
+
+read → scale → engine → EM → result. Output is written through
+:class:`~gmmcli.io.atomic.AtomicFile` (opened before any work, so an
+unwritable destination fails fast) or handed back to the caller as bytes.
+"""
+
+from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input
+from gmmcli.pipeline.fit import (
+    FitRequest, FitResult, Restart, build_model, choose_restart, fit, run_restarts, validate_fit_request,
+)
+from gmmcli.pipeline.predict import (
+    PREDICT_BLOCK_BYTES, Explanation, PredictRequest, PredictResult, explain, open_for_model, predict, trace,
+)
+
+__all__ = [
+    "TrainingData", "load_training_data", "refuse_overwriting_input", "FitRequest", "FitResult", "Restart",
+    "build_model", "choose_restart", "fit", "run_restarts", "validate_fit_request", "PREDICT_BLOCK_BYTES",
+    "Explanation", "PredictRequest", "PredictResult", "explain", "open_for_model", "predict", "trace",
+]

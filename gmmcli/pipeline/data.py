@@ -1,0 +1,198 @@
+"""Training data: parse the selected columns, standardize, and put them behind an engine."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Optional
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from gmmcli.pipeline.fit import FitRequest
+
+from gmmcli.core.params import GaussianMixtureParams, rescale_params
+from gmmcli.engines.memory import MemoryEngine
+from gmmcli.engines.spool import (
+    SpoolEngine, SpoolWriter, available_memory, block_rows_for, remove as remove_spool,
+)
+from gmmcli.errors import DataError, UsageError
+from gmmcli.io.csv_reader import DEFAULT_BLOCK_BYTES, CsvReader, resolve_columns
+from gmmcli.io.model_file import Model
+from gmmcli.io.source import STDIN
+from gmmcli.parallel import default_threads
+from gmmcli.scaler import Scaler, fit_scaler, scaler_from_moments
+
+QUANTILE_LEVELS = (0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+# A component whose responsibilities add up to less than this many rows has
+# effectively died; it is reported, and recorded in the model's diagnostics.
+DEAD_COMPONENT_ROWS = 1.0
+# Predict streams the input in blocks of about this many bytes: memory is flat in the input size.
+PREDICT_BLOCK_BYTES = 4 << 20
+
+
+
+def refuse_overwriting_input(input_path: str, output: Optional[str]) -> None:
+    if output and input_path != STDIN and os.path.exists(output) and os.path.exists(input_path):
+        if os.path.samefile(input_path, output):
+            raise UsageError(f"{output}: the output would overwrite the input")
+
+
+@dataclass
+class TrainingData:
+    """The parsed (and standardized) training data behind an engine."""
+
+    names: list
+    engine: object
+    scaler: Optional[Scaler]
+    shift: np.ndarray
+    notes: tuple = ()
+    spool_path: Optional[str] = None
+    warnings: list = field(default_factory=list)
+
+    def close(self) -> None:
+        if self.spool_path:
+            remove_spool(self.spool_path)
+
+
+def load_training_data(req: FitRequest, init_model: Optional[Model]) -> TrainingData:
+    """Parse the selected columns into memory, or spool them to disk under ``--max-memory``."""
+    max_memory = req.max_memory or automatic_memory_limit(req.input)
+    reader = CsvReader(req.input, req.fmt, block_bytes=_reader_block_bytes(max_memory))
+    try:
+        names, selected, notes = training_columns(req, reader, init_model)
+        if max_memory is None:
+            data = _load_in_memory(req, reader, selected, names)
+        else:
+            data = _load_spooled(req, reader, selected, names, max_memory)
+    finally:
+        reader.close()
+    data.notes = tuple(notes) + tuple(data.warnings)
+    n = data.engine.n_samples
+    if n == 0 or n < req.n_components:
+        data.close()
+        if n == 0:
+            raise DataError(f"{reader.name}: no data rows")
+        raise DataError(f"{reader.name}: {n} rows, fewer than the {req.n_components} components asked for")
+    return data
+
+
+def training_columns(req: FitRequest, reader: CsvReader, init_model: Optional[Model]):
+    if init_model is not None:
+        selected, notes = model_columns(reader, init_model), []
+    else:
+        selected, skipped = resolve_columns(req.columns, reader.names, reader.numeric)
+        notes = [f"note: ignoring non-numeric column(s): {', '.join(repr(s) for s in skipped)}"] if skipped else []
+    if not selected:
+        raise DataError(f"{reader.name}: no numeric columns to fit{reader.delimiter_hint()}")
+    return [reader.names[j] for j in selected], selected, notes
+
+
+def _load_in_memory(req, reader, selected, names) -> TrainingData:
+    blocks = [b.X for b in reader.blocks(selected)]
+    X = np.concatenate(blocks) if blocks else np.empty((0, len(selected)))
+    if len(X) < max(1, req.n_components):
+        return TrainingData(names, MemoryEngine(X), None, np.zeros(len(names)))
+    if len(X) == 1 and req.standardize:
+        raise DataError(f"{reader.name}: only 1 data row; standardizing needs at least 2 (or --no-standardize)")
+    scaler = fit_scaler(X, names) if req.standardize else None
+    Z = X if scaler is None else scaler.transform(X)
+    shift = np.zeros(Z.shape[1]) if scaler is not None else Z.mean(axis=0)
+    engine = MemoryEngine(Z, covariance_type=req.covariance_type, dtype=req.dtype)
+    data = TrainingData(names, engine, scaler, shift)
+    data.warnings = shape_warnings(Z - shift, names, req)
+    return data
+
+
+def shape_warnings(Zc: np.ndarray, names, req: FitRequest) -> list:
+    """Warnings about data that fit, but poorly: collinear columns, too few rows per component."""
+    out = []
+    d = Zc.shape[1]
+    if req.covariance_type == "full" and len(Zc) / req.n_components <= d:
+        out.append(f"warning: {len(Zc)} rows for {req.n_components} full-covariance component(s) of {d} "
+                   "columns: each covariance is mostly --reg-covar (try --covariance diag or lower -k)")
+    if 1 < d <= 200:
+        cov = Zc.T @ Zc
+        scale = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = cov / np.outer(scale, scale)
+        i, j = np.nonzero(np.triu(np.abs(corr) > 1 - 1e-10, k=1))
+        for a, b in list(zip(i, j))[:3]:
+            out.append(f"warning: columns {names[a]!r} and {names[b]!r} are perfectly correlated "
+                       "(their covariance is singular but for --reg-covar)")
+    return out
+
+
+def _load_spooled(req, reader, selected, names, max_memory) -> TrainingData:
+    n_threads = default_threads()
+    block_rows = block_rows_for(max_memory, len(names), n_threads, req.covariance_type)
+    fd, path = tempfile.mkstemp(prefix="gmmcli-spool-", suffix=".f64", dir=os.environ.get("GMMCLI_TMPDIR"))
+    os.close(fd)
+    try:
+        writer = SpoolWriter(path, len(names), block_rows)
+        for block in reader.blocks(selected):
+            writer.write(block.X)
+        writer.close()
+        engine = SpoolEngine(path, writer.n_samples, len(names), block_rows, n_threads, dtype=req.dtype)
+        if writer.n_samples < max(1, req.n_components):
+            return TrainingData(names, engine, None, np.zeros(len(names)), spool_path=path)
+        scaler = scaler_from_moments(writer.moments, names) if req.standardize else None
+        if scaler is not None:
+            engine.standardize(scaler)
+        shift = np.zeros(len(names)) if scaler is not None else writer.moments.mean * writer.moments.unit
+        return TrainingData(names, engine, scaler, shift, spool_path=path)
+    except BaseException:
+        remove_spool(path)
+        raise
+
+
+def _reader_block_bytes(max_memory: Optional[int]) -> int:
+    return DEFAULT_BLOCK_BYTES if max_memory is None else int(np.clip(max_memory // 16, 1 << 20, DEFAULT_BLOCK_BYTES))
+
+
+def automatic_memory_limit(input_path: str) -> Optional[int]:
+    """Spool automatically when a file's parsed matrix would take over half the available memory."""
+    if input_path == STDIN or not os.path.isfile(input_path):
+        return None
+    available = available_memory()
+    size = os.path.getsize(input_path)
+    if input_path.lower().endswith((".gz", ".bz2", ".xz", ".zst")):
+        size *= 4  # a rough decompression ratio for numeric text
+    # about 8 bytes parsed per ~10 bytes of CSV text
+    if available is None or size * 0.8 < available / 2:
+        return None
+    return available // 4
+
+
+def model_columns(reader: CsvReader, model: Model) -> list:
+    """Indices of the model's columns in the input: by name, or by position without a header."""
+    if not model.has_header or not reader.fmt.has_header:
+        if len(reader.names) < len(model.feature_names):
+            raise DataError(
+                f"{reader.name}: {len(reader.names)} columns, but the model needs {len(model.feature_names)}"
+            )
+        return list(range(len(model.feature_names)))
+    missing = [n for n in model.feature_names if n not in reader.names]
+    if missing:
+        raise DataError(
+            f"{reader.name}: missing column(s) the model needs: {', '.join(repr(m) for m in missing)}"
+        )
+    return [reader.names.index(n) for n in model.feature_names]
+
+
+def warm_start(model: Model, scaler: Optional[Scaler], covariance_type: str) -> GaussianMixtureParams:
+    """The init model's parameters moved into this fit's (standardized) space."""
+    if model.params.covariance_type != covariance_type:
+        raise UsageError(
+            f"--init-model has covariance type {model.params.covariance_type!r}, "
+            f"but --covariance is {covariance_type!r}"
+        )
+    d = model.params.n_features
+    old = model.scaler or Scaler(np.zeros(d), np.ones(d))
+    new = scaler or Scaler(np.zeros(d), np.ones(d))
+    if np.array_equal(old.mean, new.mean) and np.array_equal(old.scale, new.scale):
+        return model.params
+    return rescale_params(model.params, old.scale / new.scale, (old.mean - new.mean) / new.scale)
+
+

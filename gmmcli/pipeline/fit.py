@@ -1,0 +1,275 @@
+"""`gmmcli fit`: read → scale → engine → EM restarts → model file."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Optional
+
+import numpy as np
+
+from gmmcli.core import COVARIANCE_TYPES
+from gmmcli.core.diagnostics import COLLAPSE_FACTOR, collapsed_components, min_variances
+from gmmcli.core.em import EMResult, run_em
+from gmmcli.core.init import INIT_METHODS, initialize
+from gmmcli.core.params import GaussianMixtureParams, permute_components
+from gmmcli.core.stats import (
+    block_statistics, row_log_likelihood,
+)
+from gmmcli.errors import ConvergenceError, NumericalError, UsageError
+from gmmcli.io.atomic import AtomicFile
+from gmmcli.io.csv_reader import CsvFormat
+from gmmcli.io.model_file import Model, dumps_model, read_model
+from gmmcli.io.source import STDIN
+
+QUANTILE_LEVELS = (0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+# A component whose responsibilities add up to less than this many rows has
+# effectively died; it is reported, and recorded in the model's diagnostics.
+DEAD_COMPONENT_ROWS = 1.0
+# Predict streams the input in blocks of about this many bytes: memory is flat in the input size.
+PREDICT_BLOCK_BYTES = 4 << 20
+
+
+from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input, warm_start
+
+
+# ---------------------------------------------------------------- fit
+@dataclass(frozen=True)
+class FitRequest:
+    """Everything ``gmmcli fit`` needs (the CLI's options, validated here)."""
+
+    input: str = STDIN
+    output: Optional[str] = None
+    fmt: CsvFormat = CsvFormat()
+    columns: Optional[str] = None
+    n_components: int = 1
+    covariance_type: str = "full"
+    reg_covar: float = 1e-6
+    tol: float = 1e-3
+    max_iter: int = 100
+    n_init: int = 1
+    init: str = "kmeans++"
+    init_model: Optional[str] = None
+    seed: int = 0
+    standardize: bool = True
+    strict: bool = False
+    max_memory: Optional[int] = None
+    dtype: str = "float64"
+
+
+@dataclass(frozen=True)
+class FitResult:
+    model: Model
+    document: bytes
+    notes: tuple = ()
+    seconds: float = 0.0
+
+
+def validate_fit_request(req: FitRequest) -> None:
+    """Raise UsageError naming the first invalid option."""
+    checks = [
+        (req.n_components >= 1, f"-k/--components must be at least 1 (got {req.n_components})"),
+        (math.isfinite(req.tol) and req.tol >= 0, f"--tol must be a finite number >= 0 (got {req.tol})"),
+        (req.max_iter >= 0, f"--max-iter must be >= 0 (got {req.max_iter})"),
+        (math.isfinite(req.reg_covar) and req.reg_covar >= 0,
+         f"--reg-covar must be a finite number >= 0 (got {req.reg_covar})"),
+        (req.n_init >= 1, f"--n-init must be at least 1 (got {req.n_init})"),
+        (req.covariance_type in COVARIANCE_TYPES,
+         f"--covariance must be one of {', '.join(COVARIANCE_TYPES)} (got {req.covariance_type!r})"),
+        (req.init in INIT_METHODS, f"--init must be one of {', '.join(INIT_METHODS)} (got {req.init!r})"),
+        (req.seed >= 0, f"--seed must be >= 0 (got {req.seed})"),
+        (req.init_model is None or req.n_init == 1, "--n-init cannot be combined with --init-model"),
+        (req.dtype in ("float64", "float32"), f"--dtype must be float64 or float32 (got {req.dtype!r})"),
+        (req.max_memory is None or req.max_memory > 0, "--max-memory must be positive"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise UsageError(message)
+
+
+def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None]] = None) -> FitResult:
+    """Fit a mixture to ``req.input``; write the model to ``req.output`` or return it.
+
+    ``on_iteration(restart, n_iter, mean_log_likelihood)`` is called after every E-step.
+    """
+    started = time.perf_counter()
+    validate_fit_request(req)
+    refuse_overwriting_input(req.input, req.output)
+    out = AtomicFile(req.output) if req.output else None
+    data = None
+    try:
+        init_model = read_model(req.init_model) if req.init_model else None
+        data = load_training_data(req, init_model)
+        start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
+        runs = run_restarts(req, data.engine, data.shift, start, on_iteration)
+        model, more_notes = build_model(req, data, runs, keep_order=start is not None)
+        if req.strict:
+            enforce_strict(req, model)
+        document = dumps_model(model)
+        if out is not None:
+            out.write(document)
+            out.commit()
+    except BaseException:
+        if out is not None:
+            out.discard()
+        raise
+    finally:
+        if data is not None:
+            data.close()
+    return FitResult(model, document, data.notes + more_notes, time.perf_counter() - started)
+
+
+def enforce_strict(req: FitRequest, model: Model) -> None:
+    """Under ``--strict``, non-convergence and dead components are failures (nothing is written)."""
+    if not model.converged:
+        raise ConvergenceError(
+            f"EM did not converge in {model.n_iter} iterations (tol {req.tol:g}); "
+            "raise --max-iter or --tol (--strict)"
+        )
+    if model.diagnostics["dead_components"]:
+        raise NumericalError(
+            f"{model.diagnostics['dead_components']} component(s) died (less than one row of weight); "
+            "lower -k (--strict)"
+        )
+    if model.diagnostics["collapsed_components"]:
+        raise NumericalError(
+            f"component(s) {', '.join(map(str, model.diagnostics['collapsed_components']))} collapsed "
+            "(duplicated rows?); lower -k or raise --reg-covar (--strict)"
+        )
+
+
+@dataclass(frozen=True)
+class Restart:
+    seed: int
+    result: Optional[EMResult]
+    error: Optional[str] = None
+
+
+def run_restarts(req: FitRequest, engine, shift, start, on_iteration) -> list:
+    """Run ``n_init`` EM restarts; a restart that fails numerically is recorded, not fatal."""
+    seeds = np.random.SeedSequence(req.seed).generate_state(req.n_init, dtype=np.uint64)
+    runs = []
+    for restart, seed in enumerate(seeds):
+        rng = np.random.default_rng(int(seed))
+        callback = None if on_iteration is None else partial(_report, on_iteration, restart, engine.n_samples)
+        try:
+            params = start if start is not None else initialize(
+                engine, req.n_components, req.covariance_type, req.init, rng, req.reg_covar, shift
+            )
+            result = run_em(
+                lambda p: engine.reduce(partial(block_statistics, params=p, shift=shift)),
+                params, reg_covar=req.reg_covar, tol=req.tol, max_iter=req.max_iter,
+                on_iteration=callback,
+            )
+            if not np.isfinite(result.final_log_likelihood):
+                raise NumericalError("the log-likelihood is not finite")
+            runs.append(Restart(int(seed), result))
+        except NumericalError as exc:
+            runs.append(Restart(int(seed), None, str(exc)))
+    if all(r.result is None for r in runs):
+        raise NumericalError(runs[0].error if len(runs) == 1 else f"all {len(runs)} restarts failed: {runs[0].error}")
+    return runs
+
+
+def _report(callback, restart, n_samples, n_iter, total):
+    callback(restart, n_iter, total / n_samples)
+
+
+def choose_restart(runs: list, reg_covar: float) -> int:
+    """The restart with the fewest collapsed components, then the highest log-likelihood.
+
+    A component collapsed onto duplicated rows has an unbounded density, so its
+    likelihood would otherwise always win; first among equals on ties.
+    """
+    def key(i):
+        r = runs[i].result
+        if r is None:
+            return (1, 0, 0.0)
+        return (0, len(collapsed_components(r.params, reg_covar)), -r.final_log_likelihood)
+    return min(range(len(runs)), key=key)
+
+
+def canonical_order(params: GaussianMixtureParams) -> np.ndarray:
+    """Components by decreasing weight, ties broken by the means (lexicographic)."""
+    keys = [tuple(-params.weights[k:k + 1]) + tuple(params.means[k]) for k in range(params.n_components)]
+    return np.array(sorted(range(params.n_components), key=lambda k: keys[k]))
+
+
+def build_model(req: FitRequest, data: TrainingData, runs, keep_order: bool):
+    """Assemble the model document from the chosen restart."""
+    names, scaler, engine = data.names, data.scaler, data.engine
+    chosen = choose_restart(runs, req.reg_covar)
+    result = runs[chosen].result
+    params = result.params
+    if not keep_order:
+        params = permute_components(params, canonical_order(params))
+    log_jacobian = 0.0 if scaler is None else scaler.log_jacobian
+    n = engine.n_samples
+    row_ll = engine.map_rows(partial(row_log_likelihood, params=params)) + log_jacobian
+    total = result.final_log_likelihood
+    nk = np.sort(result.statistics.nk)
+    dead = int((nk < DEAD_COMPONENT_ROWS).sum())
+    notes = []
+    if dead:
+        notes.append(
+            f"warning: {dead} component(s) hold fewer than {DEAD_COMPONENT_ROWS:g} row(s) of weight "
+            "(too many components for the data?)"
+        )
+    collapsed = [int(c) for c in collapsed_components(params, req.reg_covar)]
+    if collapsed:
+        notes.append(
+            f"warning: component(s) {', '.join(map(str, collapsed))} collapsed: their variance in some direction is "
+            f"no more than {COLLAPSE_FACTOR:g} x --reg-covar (duplicated rows, or more components than the "
+            "data support?)"
+        )
+    failed = [i for i, r in enumerate(runs) if r.result is None]
+    if failed:
+        notes.append(f"warning: {len(failed)} of {len(runs)} restart(s) failed numerically and were skipped")
+    model = Model(
+        params=params,
+        feature_names=tuple(names),
+        has_header=req.fmt.has_header,
+        scaler=scaler,
+        settings={
+            "n_components": req.n_components, "covariance_type": req.covariance_type,
+            "tol": req.tol, "reg_covar": req.reg_covar, "max_iter": req.max_iter,
+            "n_init": req.n_init, "init": "model" if req.init_model else req.init,
+            "seed": req.seed, "standardize": req.standardize, "dtype": req.dtype,
+        },
+        n_samples=int(n),
+        converged=result.converged,
+        n_iter=result.n_iter,
+        history={
+            "chosen": chosen,
+            "restarts": [
+                {
+                    "restart": i, "seed": r.seed,
+                    "log_likelihood": list(r.result.log_likelihood) if r.result else [],
+                    "n_iter": r.result.n_iter if r.result else 0,
+                    "converged": r.result.converged if r.result else False,
+                    "error": r.error,
+                }
+                for i, r in enumerate(runs)
+            ],
+        },
+        log_likelihood={
+            "total": total, "mean": total / n,
+            "total_original_units": total + n * log_jacobian,
+            "mean_original_units": total / n + log_jacobian,
+        },
+        log_likelihood_quantiles={
+            f"{q:g}": float(v) for q, v in zip(QUANTILE_LEVELS, np.quantile(row_ll, QUANTILE_LEVELS))
+        },
+        diagnostics={
+            "min_component_rows": float(nk[0]),
+            "dead_components": dead,
+            "collapsed_components": collapsed,
+            "min_variances": [float(v) for v in min_variances(params)],
+            "failed_restarts": len(failed),
+        },
+    )
+    return model, tuple(notes)
+
+

@@ -1,0 +1,158 @@
+"""`gmmcli predict`, `--explain` and `gmmcli trace`."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from functools import partial
+from typing import Callable, Optional
+
+import numpy as np
+
+from gmmcli.core.stats import (
+    LOWEST, estimate_weighted_log_prob, score_rows,
+)
+from gmmcli.errors import UsageError
+from gmmcli.io.atomic import AtomicFile
+from gmmcli.io.csv_reader import CsvFormat, CsvReader, resolve_columns
+from gmmcli.io.model_file import Model, read_model
+from gmmcli.io.predictions import OUTPUT_FIELDS, PredictionWriter
+from gmmcli.io.source import STDIN
+from gmmcli.parallel import default_threads, ordered_map
+
+QUANTILE_LEVELS = (0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+# A component whose responsibilities add up to less than this many rows has
+# effectively died; it is reported, and recorded in the model's diagnostics.
+DEAD_COMPONENT_ROWS = 1.0
+# Predict streams the input in blocks of about this many bytes: memory is flat in the input size.
+PREDICT_BLOCK_BYTES = 4 << 20
+
+
+from gmmcli.pipeline.data import model_columns, refuse_overwriting_input
+
+
+# ---------------------------------------------------------------- predict
+@dataclass(frozen=True)
+class PredictRequest:
+    model: str
+    input: str = STDIN
+    output: Optional[str] = None
+    fmt: Optional[CsvFormat] = None
+    keep: Optional[str] = None
+    fields: tuple = OUTPUT_FIELDS
+    output_format: str = "csv"
+    block_bytes: int = PREDICT_BLOCK_BYTES
+
+
+@dataclass(frozen=True)
+class PredictResult:
+    n_rows: int
+    seconds: float
+
+
+def open_for_model(model: Model, input_path: str, fmt: Optional[CsvFormat], keep_spec: Optional[str],
+                   block_bytes: int = PREDICT_BLOCK_BYTES):
+    """A reader of ``input_path`` and the indices of the model's and the kept columns."""
+    fmt = fmt or CsvFormat(has_header=model.has_header)
+    reader = CsvReader(input_path, fmt, block_bytes=block_bytes)
+    try:
+        selected = model_columns(reader, model)
+        keep, _ = resolve_columns(keep_spec, reader.names, [True] * len(reader.names)) if keep_spec else ([], [])
+    except BaseException:
+        reader.close()
+        raise
+    return reader, selected, keep
+
+
+def score_block(model: Model, X: np.ndarray):
+    """log p(x) in original units, and responsibilities, for raw rows ``X``."""
+    Z = X if model.scaler is None else model.scaler.transform(X)
+    log_norm, resp = score_rows(Z, model.params)
+    jac = 0.0 if model.scaler is None else model.scaler.log_jacobian
+    return np.maximum(log_norm + jac, LOWEST), resp
+
+
+def _score_and_format(model: Model, writer: PredictionWriter, block) -> tuple:
+    log_likelihood, resp = score_block(model, block.X)
+    return len(block.X), writer.format(block.keep, resp, log_likelihood)
+
+
+def predict(req: PredictRequest, sink: Callable[[bytes], None]) -> PredictResult:
+    """Stream per-row probabilities of ``req.input`` under the model to ``sink`` (or ``req.output``)."""
+    started = time.perf_counter()
+    refuse_overwriting_input(req.input, req.output)
+    out = AtomicFile(req.output) if req.output else None
+    try:
+        model = read_model(req.model)
+        reader, selected, keep = open_for_model(model, req.input, req.fmt, req.keep, req.block_bytes)
+        writer = PredictionWriter(
+            out.write if out else sink, req.output_format, [reader.names[j] for j in keep],
+            model.n_components, req.fields,
+        )
+        n_rows = 0
+        score = partial(_score_and_format, model, writer)
+        try:
+            for n, data in ordered_map(score, reader.blocks(selected, keep), default_threads()):
+                writer.sink(data)
+                n_rows += n
+        finally:
+            reader.close()
+        if out is not None:
+            out.commit()
+    except BaseException:
+        if out is not None:
+            out.discard()
+        raise
+    return PredictResult(n_rows, time.perf_counter() - started)
+
+
+# ---------------------------------------------------------------- explain
+@dataclass(frozen=True)
+class Explanation:
+    """The four layers of one prediction (see ``render.render_explanation``)."""
+
+    row: int
+    line: int
+    feature_names: tuple
+    raw: np.ndarray
+    standardized: Optional[np.ndarray]
+    log_weights: np.ndarray
+    log_densities: np.ndarray
+    probabilities: np.ndarray
+    label: int
+    log_likelihood: float
+
+
+def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat] = None) -> Explanation:
+    """Explain the prediction for data row ``row`` (1-based) of the input."""
+    if row < 1:
+        raise UsageError(f"--explain takes a data row number >= 1 (got {row})")
+    model = read_model(model_path)
+    reader, selected, _ = open_for_model(model, input_path, fmt, None)
+    seen = 0
+    try:
+        for block in reader.blocks(selected):
+            if seen + len(block.X) >= row:
+                x = block.X[row - seen - 1]
+                break
+            seen += len(block.X)
+        else:
+            raise UsageError(f"--explain {row}: {reader.name} has only {seen} data rows")
+    finally:
+        reader.close()
+    z = None if model.scaler is None else model.scaler.transform(x[None, :])[0]
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        weighted = estimate_weighted_log_prob((x if z is None else z)[None, :], model.params)[0]
+        log_weights = np.log(model.params.weights)
+    log_norm, resp = score_rows((x if z is None else z)[None, :], model.params)
+    jac = 0.0 if model.scaler is None else model.scaler.log_jacobian
+    return Explanation(
+        row, row + (1 if reader.fmt.has_header else 0), model.feature_names, x, z,
+        log_weights, weighted - log_weights, resp[0], int(resp[0].argmax()), float(log_norm[0] + jac),
+    )
+
+
+# ---------------------------------------------------------------- trace
+def trace(model_path: str) -> Model:
+    """The model whose log-likelihood history ``gmmcli trace`` shows."""
+    return read_model(model_path)
