@@ -16,7 +16,6 @@ from typing import Annotated, List, Optional
 import typer
 
 try:  # typer >= 0.25 vendors click as typer._click
-    from typer import _click as click
     from typer._click import exceptions as click_exceptions
 except ImportError:  # pragma: no cover - older typer
     from click import exceptions as click_exceptions
