@@ -87,6 +87,13 @@ class PredictFormat(str, Enum):
     jsonl = "jsonl"
 
 
+class Criterion(str, Enum):
+    bic = "bic"
+    aic = "aic"
+    icl = "icl"
+    holdout = "holdout"
+
+
 class TraceFormat(str, Enum):
     table = "table"
     csv = "csv"
@@ -98,6 +105,28 @@ NoHeader = Annotated[bool, typer.Option("--no-header", "-H", help="The first row
 Delimiter = Annotated[str, typer.Option("--delimiter", "-d", help="Field delimiter (one character; \\t for tab).")]
 Tabs = Annotated[bool, typer.Option("--tabs", "-t", help="Tab-delimited input (same as -d '\\t').")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No summary or notes on stderr.")]
+def fit_request(input, output, columns, no_header, delimiter, tabs, reg_covar, tol, max_iter, n_init, init, seed,
+                no_standardize, max_memory, dtype, **more):
+    """The FitRequest of the options fit and select share."""
+    from gmmcli.pipeline import FitRequest
+
+    return FitRequest(
+        input=input, output=output, fmt=csv_format(delimiter, tabs, no_header), columns=columns,
+        reg_covar=reg_covar, tol=tol, max_iter=max_iter, n_init=n_init, init=init.value, seed=seed,
+        standardize=not no_standardize, max_memory=memory_size(max_memory), dtype=dtype.value, **more,
+    )
+
+
+Columns = Annotated[Optional[str], typer.Option("--columns", "-c", help="Columns to use: names, 1-based indices, ranges a-b; '!' excludes (e.g. '!id'). Default: every numeric column.")]
+RegCovar = Annotated[float, typer.Option("--reg-covar", help="Added to the covariance diagonal (as scikit-learn).")]
+Tol = Annotated[float, typer.Option("--tol", help="Stop when the mean per-row log-likelihood changes by less (0: run --max-iter).")]
+MaxIter = Annotated[int, typer.Option("--max-iter", help="Maximum EM iterations per restart.")]
+NInit = Annotated[int, typer.Option("--n-init", help="Restarts; the best log-likelihood is kept.")]
+InitOption = Annotated[Init, typer.Option("--init", help="Initialisation method.")]
+Seed = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives a byte-identical model.")]
+NoStandardize = Annotated[bool, typer.Option("--no-standardize", help="Fit on the raw columns.")]
+MaxMemory = Annotated[Optional[str], typer.Option("--max-memory", help="Out of core: spool the data to a temporary file and keep memory near SIZE (e.g. 256M, 2G). Automatic for files too large for memory.", metavar="SIZE")]
+DtypeOption = Annotated[Dtype, typer.Option("--dtype", help="Working precision of EM (float32: faster and half the memory; statistics are still summed in float64).")]
 
 
 def csv_format(delimiter: str, tabs: bool, no_header: bool):
@@ -182,6 +211,34 @@ class FitProgress:
             self.progress.update(self.task, completed=n_iter, restart=restart, ll=f"{mean_ll:.6f}")
 
 
+class CellProgress:
+    """A transient "cells done" line on a terminal; nothing otherwise."""
+
+    def __init__(self, enabled: bool):
+        self.progress = None
+        if enabled and stderr_is_terminal():
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn
+
+            self.progress = Progress(TextColumn("fitting cells"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                                     console=Console(stderr=True), transient=True, redirect_stdout=False,
+                                     redirect_stderr=False)
+            self.task = self.progress.add_task("cells", total=None)
+
+    def __enter__(self):
+        if self.progress:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.progress:
+            self.progress.stop()
+
+    def update(self, done: int, total: int) -> None:
+        if self.progress:
+            self.progress.update(self.task, completed=done, total=total)
+
+
 # ---------------------------------------------------------------- commands
 def _print_version(value: bool) -> None:
     if value:
@@ -207,22 +264,22 @@ def fit(
     input: Input = "-",
     components: Annotated[int, typer.Option("--components", "-k", help="Number of mixture components.")] = 1,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the model here (atomically); default stdout.")] = None,
-    columns: Annotated[Optional[str], typer.Option("--columns", "-c", help="Columns to use: names, 1-based indices, ranges a-b; '!' excludes (e.g. '!id'). Default: every numeric column.")] = None,
+    columns: Columns = None,
     no_header: NoHeader = False,
     delimiter: Delimiter = ",",
     tabs: Tabs = False,
     covariance: Annotated[Covariance, typer.Option("--covariance", help="Covariance type.")] = Covariance.full,
-    reg_covar: Annotated[float, typer.Option("--reg-covar", help="Added to the covariance diagonal (as scikit-learn).")] = 1e-6,
-    tol: Annotated[float, typer.Option("--tol", help="Stop when the mean per-row log-likelihood changes by less (0: run --max-iter).")] = 1e-3,
-    max_iter: Annotated[int, typer.Option("--max-iter", help="Maximum EM iterations per restart.")] = 100,
-    n_init: Annotated[int, typer.Option("--n-init", help="Restarts; the best log-likelihood is kept.")] = 1,
-    init: Annotated[Init, typer.Option("--init", help="Initialisation method.")] = Init.kmeans_pp,
+    reg_covar: RegCovar = 1e-6,
+    tol: Tol = 1e-3,
+    max_iter: MaxIter = 100,
+    n_init: NInit = 1,
+    init: InitOption = Init.kmeans_pp,
     init_model: Annotated[Optional[str], typer.Option("--init-model", help="Warm start from this model's weights, means and covariances.")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives a byte-identical model.")] = 0,
-    no_standardize: Annotated[bool, typer.Option("--no-standardize", help="Fit on the raw columns.")] = False,
+    seed: Seed = 0,
+    no_standardize: NoStandardize = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 3 (and write nothing) if EM does not converge or a component dies.")] = False,
-    max_memory: Annotated[Optional[str], typer.Option("--max-memory", help="Out of core: spool the data to a temporary file and keep memory near SIZE (e.g. 256M, 2G). Automatic for files too large for memory.", metavar="SIZE")] = None,
-    dtype: Annotated[Dtype, typer.Option("--dtype", help="Working precision of EM (float32: faster and half the memory; statistics are still summed in float64).")] = Dtype.float64,
+    max_memory: MaxMemory = None,
+    dtype: DtypeOption = Dtype.float64,
     quiet: Quiet = False,
 ):
     """Fit a Gaussian mixture to a CSV file and write the model as JSON.
@@ -232,12 +289,10 @@ def fit(
     from gmmcli import pipeline, render
 
     refuse_terminal_stdin(ctx, input)
-    request = pipeline.FitRequest(
-        input=input, output=output, fmt=csv_format(delimiter, tabs, no_header), columns=columns,
-        n_components=components, covariance_type=covariance.value, reg_covar=reg_covar, tol=tol,
-        max_iter=max_iter, n_init=n_init, init=init.value, init_model=init_model, seed=seed,
-        standardize=not no_standardize, strict=strict, max_memory=memory_size(max_memory),
-        dtype=dtype.value,
+    request = fit_request(
+        input, output, columns, no_header, delimiter, tabs, reg_covar, tol, max_iter, n_init, init, seed,
+        no_standardize, max_memory, dtype,
+        n_components=components, covariance_type=covariance.value, init_model=init_model, strict=strict,
     )
     with FitProgress(not quiet, max_iter) as progress:
         result = pipeline.fit(request, on_iteration=progress.update)
@@ -250,6 +305,77 @@ def fit(
             say(f"gmmcli: warning: EM did not converge in {result.model.n_iter} iterations "
                 f"(raise --max-iter or --tol)")
         say(render.fit_summary(result.model, result.seconds))
+
+
+@app.command(epilog=EPILOG)
+def select(
+    ctx: typer.Context,
+    input: Input = "-",
+    components: Annotated[str, typer.Option("--components", "-k", help="Values of k: 3, 1-9 or 2,4,8.")] = "1-9",
+    covariance: Annotated[str, typer.Option("--covariance", help="Covariance types to try, comma-separated.")] = "full,tied,diag,spherical",
+    criterion: Annotated[Criterion, typer.Option("--criterion", help="What chooses: BIC, AIC, ICL (lower is better) or held-out log-likelihood.")] = Criterion.bic,
+    holdout: Annotated[Optional[float], typer.Option("--holdout", help="Also score each cell on this fraction of rows held out.", metavar="FRACTION")] = None,
+    cv: Annotated[Optional[int], typer.Option("--cv", help="Also score each cell by K-fold cross-validation.", metavar="FOLDS")] = None,
+    seeds: Annotated[int, typer.Option("--seeds", help="Rerun the grid with this many seeds and count how often each cell wins.")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Cells fitted in parallel processes (0: one per CPU).")] = 0,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the chosen model here (atomically); - for stdout (the table then goes to stderr).")] = None,
+    output_format: Annotated[Optional[TraceFormat], typer.Option("--format", help="table (default on a terminal), csv (default when piped) or json.", show_default=False)] = None,
+    columns: Columns = None,
+    no_header: NoHeader = False,
+    delimiter: Delimiter = ",",
+    tabs: Tabs = False,
+    reg_covar: RegCovar = 1e-6,
+    tol: Tol = 1e-3,
+    max_iter: MaxIter = 100,
+    n_init: NInit = 1,
+    init: InitOption = Init.kmeans_pp,
+    seed: Seed = 0,
+    no_standardize: NoStandardize = False,
+    max_memory: MaxMemory = None,
+    dtype: DtypeOption = Dtype.float64,
+    quiet: Quiet = False,
+):
+    """Choose k and the covariance type: fit a grid and rank it by BIC, AIC, ICL or held-out likelihood.
+
+    Prints one row per (k, covariance type) cell and a chart of the criterion
+    against k; writes the chosen model with -o.
+
+    Example: gmmcli select sample_data/walkthrough.csv -k 1-6 -o best.json
+    """
+    from gmmcli import render
+    from gmmcli.core.criteria import parse_k_spec
+    from gmmcli.parallel import default_threads
+    from gmmcli.pipeline.select import SelectRequest, select as run_select
+
+    refuse_terminal_stdin(ctx, input)
+    try:
+        ks = parse_k_spec(components)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    types = tuple(t.strip() for t in covariance.split(",") if t.strip())
+    unknown = [t for t in types if t not in Covariance.__members__]
+    if unknown or not types:
+        raise UsageError(f"--covariance takes a list of full, tied, diag, spherical (got {covariance!r})")
+    fit = fit_request(input, None if output == "-" else output, columns, no_header, delimiter, tabs, reg_covar, tol,
+                      max_iter, n_init, init, seed, no_standardize, max_memory, dtype)
+    request = SelectRequest(fit=fit, components=ks, covariance_types=types, criterion=criterion.value,
+                            holdout=holdout, cv=cv, seeds=seeds, jobs=jobs or default_threads())
+    with CellProgress(not quiet) as progress:
+        result = run_select(request, on_cell=progress.update)
+    rows = render.select_rows(result)
+    to_stdout = output != "-"
+    shown = output_format or (TraceFormat.table if (sys.stdout if to_stdout else sys.stderr).isatty() else TraceFormat.csv)
+    if shown is TraceFormat.csv:
+        text = render.select_csv(rows)
+    elif shown is TraceFormat.json:
+        text = render.select_json(rows)
+    else:
+        text = render.select_table(rows, criterion.value) + "\n" + render.criterion_chart(rows, criterion.value)
+    if to_stdout:
+        write_stdout(text.encode())
+    else:
+        write_stdout(result.document)
+        sys.stderr.write(text)
 
 
 @app.command(epilog=EPILOG)

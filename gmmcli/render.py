@@ -67,15 +67,18 @@ def trace_table(rows: list) -> str:
     return "\n".join(lines) + "\n"
 
 
-def line_chart(series: dict, width: int = 60, height: int = 12, title: str = "") -> str:
+def line_chart(series: dict, width: int = 60, height: int = 12, title: str = "",
+               x_name: str = "iteration", x_labels: tuple = ()) -> str:
     """An ASCII chart of one or more series against their index.
 
     Parameters
     ----------
-    series : dict of name -> sequence of float
+    series : dict of name -> sequence of float (None for a missing point)
     width, height : size of the plotting area in characters
+    x_name : the x axis's name
+    x_labels : (first, last) labels of the x axis (default: 0 and the last index)
     """
-    values = [v for s in series.values() for v in s]
+    values = [v for s in series.values() for v in s if v is not None]
     if not values:
         return ""
     lo, hi = min(values), max(values)
@@ -86,6 +89,8 @@ def line_chart(series: dict, width: int = 60, height: int = 12, title: str = "")
     for m, (name, s) in enumerate(series.items()):
         marker = MARKERS[m % len(MARKERS)]
         for i, v in enumerate(s):
+            if v is None:
+                continue
             x = 0 if longest == 1 else round(i * (width - 1) / (longest - 1))
             y = round((v - lo) / (hi - lo) * (height - 1))
             grid[height - 1 - y][x] = marker
@@ -96,7 +101,8 @@ def line_chart(series: dict, width: int = 60, height: int = 12, title: str = "")
         label = label_hi if r == 0 else label_lo if r == height - 1 else ""
         lines.append(f"{label.rjust(pad)} |{''.join(cells)}")
     lines.append(" " * pad + " +" + "-" * width)
-    axis = f"0{'iteration'.center(width - 2 - len(str(longest - 1)))}{longest - 1}"
+    first, last = (str(x) for x in (x_labels or (0, longest - 1)))
+    axis = f"{first}{x_name.center(width - len(first) - len(last))}{last}"
     lines.append(" " * (pad + 2) + axis)
     if len(series) > 1:
         lines.append("  ".join(f"{MARKERS[m % len(MARKERS)]} {name}" for m, name in enumerate(series)))
@@ -152,7 +158,6 @@ def render_explanation(ex) -> str:
     weighted = ex.log_weights + ex.log_densities
     for k in range(len(ex.probabilities)):
         out.append(f"   {k:>9}   {ex.log_weights[k]:>10.4f}   {ex.log_densities[k]:>11.4f}   {weighted[k]:>20.4f}")
-    top = float(np.max(weighted))
     out += ["", "3. normalization (log-sum-exp: p_k = exp(w_k - max) / sum_j exp(w_j - max))"]
     for k, p in enumerate(ex.probabilities):
         bar = "#" * int(round(p * 40))
@@ -160,9 +165,80 @@ def render_explanation(ex) -> str:
     out.append(f"   log p(x) = {ex.log_likelihood:.6f} (original units)")
     out += ["", f"4. assigned cluster: {ex.label} (probability {ex.probabilities[ex.label]:.6f}, "
             f"uncertainty {1 - ex.probabilities[ex.label]:.6f})"]
-    del top
     return "\n".join(out) + "\n"
 
 
 def exit_code_table(rows: Sequence) -> str:
     return "\n".join(f"{code:>4}  {meaning}" for code, meaning in rows) + "\n"
+
+
+# ---------------------------------------------------------------- select
+SELECT_COLUMNS = ("k", "covariance_type", "log_likelihood", "n_parameters", "bic", "aic", "icl", "holdout",
+                  "converged", "n_iter", "seconds", "wins", "best", "error")
+
+
+def select_rows(result) -> list:
+    """One dict per cell of the main seed, with timing, wins and the best marked."""
+    rows = []
+    for i, cell in enumerate(result.cells):
+        row = cell.row()
+        row.pop("seed")
+        row.update(seconds=round(cell.seconds, 3), wins=result.wins.get((cell.k, cell.covariance_type), 0),
+                   best=i == result.best)
+        rows.append({key: row[key] for key in SELECT_COLUMNS})
+    return rows
+
+
+def select_csv(rows: list) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(SELECT_COLUMNS)
+    for row in rows:
+        writer.writerow(["" if row[c] is None else repr(row[c]) if isinstance(row[c], float) else row[c]
+                         for c in SELECT_COLUMNS])
+    return buf.getvalue()
+
+
+def select_json(rows: list) -> str:
+    return json.dumps(rows, indent=1, allow_nan=False) + "\n"
+
+
+def select_table(rows: list, criterion: str) -> str:
+    """A plain-text table, the chosen cell marked with '*'."""
+    header = ["", "k", "covariance", "log-lik", "params", "BIC", "AIC", "ICL"]
+    has_holdout = any(r["holdout"] is not None for r in rows)
+    has_wins = any(r["wins"] for r in rows) and sum(r["wins"] for r in rows) > 1
+    header += (["holdout"] if has_holdout else []) + ["conv", "iter", "s"] + (["wins"] if has_wins else [])
+    body = []
+    for r in rows:
+        if r["error"]:
+            cells = ["", str(r["k"]), r["covariance_type"], f"failed: {r['error']}"]
+            body.append(cells + [""] * (len(header) - len(cells)))
+            continue
+        cells = ["*" if r["best"] else "", str(r["k"]), r["covariance_type"], f"{r['log_likelihood']:.3f}",
+                 str(r["n_parameters"]), f"{r['bic']:.3f}", f"{r['aic']:.3f}", f"{r['icl']:.3f}"]
+        cells += [f"{r['holdout']:.5f}"] if has_holdout else []
+        cells += ["yes" if r["converged"] else "no", str(r["n_iter"]), f"{r['seconds']:.2f}"]
+        cells += [str(r["wins"])] if has_wins else []
+        body.append(cells)
+    widths = [max([len(h)] + [len(b[i]) for b in body if len(b[i]) < 40]) for i, h in enumerate(header)]
+    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(c.rjust(w) for c, w in zip(cells, widths)).rstrip() for cells in body]
+    best = next(r for r in rows if r["best"])
+    what = "highest held-out log-likelihood" if criterion == "holdout" else f"lowest {criterion.upper()}"
+    lines.append(f"* chosen: k={best['k']}, {best['covariance_type']} ({what})")
+    return "\n".join(lines) + "\n"
+
+
+def criterion_chart(rows: list, criterion: str) -> str:
+    """mclust's BIC plot in the terminal: the criterion against k, one line per covariance type."""
+    ks = sorted({r["k"] for r in rows})
+    types = list(dict.fromkeys(r["covariance_type"] for r in rows))
+    series = {}
+    for t in types:
+        by_k = {r["k"]: r[criterion] for r in rows if r["covariance_type"] == t and not r["error"]}
+        series[t] = [by_k.get(k) for k in ks]
+    label = "held-out log-likelihood per row (higher is better)" if criterion == "holdout" \
+        else f"{criterion.upper()} (lower is better)"
+    return line_chart(series, title=label, x_name="k", x_labels=(ks[0], ks[-1]))

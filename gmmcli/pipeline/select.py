@@ -1,0 +1,232 @@
+"""`gmmcli select`: fit a grid of (k, covariance type) cells and choose one by a criterion."""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
+from functools import partial
+from typing import Optional
+
+import numpy as np
+
+from gmmcli.core.criteria import CRITERIA, aic, bic, entropy_block, icl
+from gmmcli.core.params import n_parameters
+from gmmcli.core.stats import row_log_likelihood
+from gmmcli.engines.memory import MemoryEngine
+from gmmcli.errors import NumericalError, UsageError
+from gmmcli.io.atomic import AtomicFile
+from gmmcli.io.model_file import Model, dumps_model
+from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input
+from gmmcli.pipeline.fit import FitRequest, build_model, run_restarts, validate_fit_request
+
+
+@dataclass(frozen=True)
+class SelectRequest:
+    """``gmmcli select``: the data and EM settings of ``fit``, and the grid."""
+
+    fit: FitRequest
+    components: tuple = (1, 2, 3)
+    covariance_types: tuple = ("full", "tied", "diag", "spherical")
+    criterion: str = "bic"
+    holdout: Optional[float] = None
+    cv: Optional[int] = None
+    seeds: int = 1
+    jobs: int = 1
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One fitted (k, covariance type) cell. Criteria are lower-is-better; holdout is a mean log-likelihood."""
+
+    k: int
+    covariance_type: str
+    seed: int
+    log_likelihood: Optional[float] = None
+    n_parameters: Optional[int] = None
+    bic: Optional[float] = None
+    aic: Optional[float] = None
+    icl: Optional[float] = None
+    holdout: Optional[float] = None
+    converged: Optional[bool] = None
+    n_iter: Optional[int] = None
+    seconds: float = 0.0
+    error: Optional[str] = None
+    model: Optional[Model] = None
+
+    def score(self, criterion: str) -> float:
+        """What is minimised (failed cells: +inf, never chosen)."""
+        if self.error is not None:
+            return math.inf
+        return -self.holdout if criterion == "holdout" else getattr(self, criterion)
+
+    def row(self) -> dict:
+        """The cell as a table row (no model, no timing)."""
+        keys = ("k", "covariance_type", "seed", "log_likelihood", "n_parameters", "bic", "aic", "icl",
+                "holdout", "converged", "n_iter", "error")
+        return {key: getattr(self, key) for key in keys}
+
+
+@dataclass(frozen=True)
+class SelectResult:
+    cells: tuple        # the main seed's cells, in grid order
+    best: int           # index into cells
+    wins: dict          # (k, covariance_type) -> how many seeds chose it
+    model: Model
+    document: bytes
+    seconds: float
+
+
+def validate_select_request(req: SelectRequest) -> None:
+    validate_fit_request(replace(req.fit, n_components=max(req.components)))
+    checks = [
+        (req.criterion in CRITERIA, f"--criterion must be one of {', '.join(CRITERIA)} (got {req.criterion!r})"),
+        (req.holdout is None or 0 < req.holdout < 1, f"--holdout must be a fraction between 0 and 1 (got {req.holdout})"),
+        (req.cv is None or req.cv >= 2, f"--cv must be at least 2 folds (got {req.cv})"),
+        (req.holdout is None or req.cv is None, "--holdout and --cv cannot be combined"),
+        (req.criterion != "holdout" or req.holdout or req.cv, "--criterion holdout needs --holdout FRACTION or --cv FOLDS"),
+        (req.seeds >= 1, f"--seeds must be at least 1 (got {req.seeds})"),
+        (req.jobs >= 1, f"--jobs must be at least 1 (got {req.jobs})"),
+        (req.fit.init_model is None, "select does not take --init-model"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise UsageError(message)
+
+
+# The training data of the cells, set in the parent before worker processes fork.
+_DATA: Optional[TrainingData] = None
+
+
+def select(req: SelectRequest, on_cell=None) -> SelectResult:
+    """Fit every cell of the grid (for every seed), choose by the criterion, return the chosen model.
+
+    ``on_cell(done, total)`` is called as cells finish (for progress displays).
+    """
+    global _DATA
+    started = time.perf_counter()
+    validate_select_request(req)
+    refuse_overwriting_input(req.fit.input, req.fit.output)
+    out = AtomicFile(req.fit.output) if req.fit.output else None
+    data = None
+    try:
+        data = load_training_data(replace(req.fit, n_components=max(req.components)), None)
+        tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds)
+                 for cov in req.covariance_types for k in req.components]
+        _DATA = data
+        cells = list(_run_cells(req, tasks, on_cell))
+        per_seed = len(tasks) // req.seeds
+        main = cells[:per_seed]
+        best = _choose(main, req.criterion)
+        if best is None:
+            raise NumericalError("every cell of the grid failed; see the table with --format csv")
+        wins = _count_wins(cells, per_seed, req.criterion)
+        chosen = main[best].model
+        model = replace(chosen, selection={
+            "criterion": req.criterion, "components": list(req.components),
+            "covariance_types": list(req.covariance_types), "seeds": req.seeds,
+            "holdout": req.holdout, "cv": req.cv,
+            "rows": [_json_row(c) for c in main],
+        })
+        document = dumps_model(model)
+        if out is not None:
+            out.write(document)
+            out.commit()
+    except BaseException:
+        if out is not None:
+            out.discard()
+        raise
+    finally:
+        _DATA = None
+        if data is not None:
+            data.close()
+    return SelectResult(tuple(replace(c, model=None) for c in main), best, wins, model, document,
+                        time.perf_counter() - started)
+
+
+def _run_cells(req: SelectRequest, tasks: list, on_cell):
+    work = partial(_fit_cell, req)
+    if req.jobs == 1 or len(tasks) == 1:
+        results = map(work, tasks)
+    else:
+        # fork: the workers inherit the parsed data instead of re-reading it
+        context = multiprocessing.get_context("fork")
+        pool = ProcessPoolExecutor(min(req.jobs, len(tasks)), mp_context=context)
+        results = pool.map(work, tasks)
+    try:
+        for done, cell in enumerate(results, 1):
+            if on_cell is not None:
+                on_cell(done, len(tasks))
+            yield cell
+    finally:
+        if req.jobs > 1 and len(tasks) > 1:
+            pool.shutdown(cancel_futures=True)
+
+
+def _fit_cell(req: SelectRequest, task) -> Cell:
+    k, covariance_type, seed = task
+    started = time.perf_counter()
+    data = _DATA
+    if req.jobs > 1:
+        data.engine.n_threads = 1  # cells run in parallel processes; one thread each
+    fit_req = replace(req.fit, n_components=k, covariance_type=covariance_type, seed=seed, output=None)
+    try:
+        runs = run_restarts(fit_req, data.engine, data.shift, None, None)
+        model, _ = build_model(fit_req, data, runs, keep_order=False)
+    except NumericalError as exc:
+        return Cell(k, covariance_type, seed, error=str(exc), seconds=time.perf_counter() - started)
+    n = data.engine.n_samples
+    ll = model.log_likelihood["total_original_units"]
+    p = n_parameters(covariance_type, k, len(data.names))
+    bic_value = bic(ll, p, n)
+    entropy = data.engine.reduce(partial(entropy_block, params=model.params))
+    holdout = _held_out(req, fit_req, data) if (req.holdout or req.cv) else None
+    return Cell(k, covariance_type, seed, ll, p, bic_value, aic(ll, p), icl(bic_value, entropy), holdout,
+                model.converged, model.n_iter, time.perf_counter() - started, None, model)
+
+
+def _held_out(req: SelectRequest, fit_req: FitRequest, data: TrainingData) -> float:
+    """Mean held-out log-likelihood per row (original units), from a split or k folds."""
+    X = np.asarray(data.engine.X)
+    n = len(X)
+    order = np.random.default_rng(fit_req.seed).permutation(n)
+    if req.cv:
+        folds = np.array_split(order, req.cv)
+    else:
+        folds = [order[: max(1, int(round(req.holdout * n)))]]
+    jac = 0.0 if data.scaler is None else data.scaler.log_jacobian
+    total, count = 0.0, 0
+    for test in folds:
+        train = np.setdiff1d(order, test)
+        if len(train) < fit_req.n_components:
+            raise NumericalError(f"too few training rows for k={fit_req.n_components} in a fold")
+        part = replace(data, engine=MemoryEngine(X[train], n_threads=data.engine.n_threads), spool_path=None)
+        runs = run_restarts(fit_req, part.engine, data.shift, None, None)
+        best = max((r for r in runs if r.result), key=lambda r: r.result.final_log_likelihood)
+        scores = row_log_likelihood(X[test], None, 0, params=best.result.params)
+        total += float(scores.sum()) + len(test) * jac
+        count += len(test)
+    return total / count
+
+
+def _choose(cells, criterion) -> Optional[int]:
+    scores = [c.score(criterion) for c in cells]
+    best = int(np.argmin(scores))
+    return None if not np.isfinite(scores[best]) else best
+
+
+def _count_wins(cells, per_seed, criterion) -> dict:
+    wins: dict = {}
+    for s in range(len(cells) // per_seed):
+        group = cells[s * per_seed:(s + 1) * per_seed]
+        best = _choose(group, criterion)
+        if best is not None:
+            key = (group[best].k, group[best].covariance_type)
+            wins[key] = wins.get(key, 0) + 1
+    return wins
+
+
+def _json_row(cell: Cell) -> dict:
+    return {key: value for key, value in cell.row().items() if key != "seed"}
