@@ -8,7 +8,6 @@ import json
 import math
 from typing import Sequence
 
-import numpy as np
 
 MARKERS = "*o+x#@%&"
 
