@@ -22,6 +22,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
 WORK = os.path.join(ROOT, "bench_out")
 TYPES = ("full", "tied", "diag", "spherical")
 
@@ -305,6 +306,10 @@ def main():
     report += predict_section([n_fit] if args.quick else [1_000_000, 10_000_000], gm_model, sk_model, repeats)
     if not args.quick:
         report += ["", "## Out of core", ""] + out_of_core_section(10_000_000)
+    report += ["", "## Model selection quality against mclust", ""]
+    from mclust import compare
+
+    report += compare(max_k=4 if args.quick else 9, n_init=3 if args.quick else 10)
     report += ["", "## Start-up", ""] + help_section(repeats)
     report += ["", f"Total benchmark time: {time.time() - started:.0f} s.", ""]
     target = os.path.join(ROOT, "BENCHMARKS.md")
