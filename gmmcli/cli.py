@@ -429,6 +429,23 @@ def predict(
 
 
 @app.command(epilog=EPILOG)
+def sample(
+    model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.")],
+    n_samples: Annotated[int, typer.Option("-n", "--n-samples", help="How many rows to draw.")] = 100,
+    seed: Seed = 0,
+    labels: Annotated[bool, typer.Option("--labels", help="Add a 'component' column: which component drew the row.")] = False,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write here (atomically); default stdout.")] = None,
+):
+    """Draw rows from a model, as CSV in the original units and column names.
+
+    Example: gmmcli sample model.json -n 1000 --seed 1 --labels > synthetic.csv
+    """
+    from gmmcli import pipeline
+
+    pipeline.sample(pipeline.SampleRequest(model, n_samples, seed, labels, output), write_stdout)
+
+
+@app.command(epilog=EPILOG)
 def trace(
     model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.")],
     all_restarts: Annotated[bool, typer.Option("--all", help="Every restart, not only the chosen one.")] = False,

@@ -29,9 +29,7 @@ class PredictionWriter:
         self.fields = [f for f in OUTPUT_FIELDS if f in fields]
         self.columns = self.keep_names + self._value_columns(n_components)
         if output_format == "csv":
-            buf = io.StringIO()
-            csv.writer(buf, lineterminator="\n").writerow(self.columns)
-            self.sink(buf.getvalue().encode("utf-8"))
+            self.sink(csv_header(self.columns))
 
     def _value_columns(self, n_components: int) -> list:
         names = []
@@ -56,14 +54,22 @@ class PredictionWriter:
         """The bytes of one block of rows (thread-safe: touches no state)."""
         values = self._values(resp, log_likelihood)
         if self.output_format == "csv":
-            return _csv_rows(self.columns, list(keep) + values)
+            return csv_rows(self.columns, list(keep) + values)
         return _jsonl_rows(self.columns, [k.to_pylist() for k in keep] + [v.tolist() for v in values])
 
     def write(self, keep: list, resp: np.ndarray, log_likelihood: np.ndarray) -> None:
         self.sink(self.format(keep, resp, log_likelihood))
 
 
-def _csv_rows(names: list, columns: list) -> bytes:
+def csv_header(names: list) -> bytes:
+    """A CSV header line, quoted only where needed."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerow(names)
+    return buf.getvalue().encode("utf-8")
+
+
+def csv_rows(names: list, columns: list) -> bytes:
+    """CSV rows (no header) of equally long columns (numpy arrays or pyarrow arrays)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 

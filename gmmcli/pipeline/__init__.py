@@ -9,6 +9,7 @@ from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwr
 from gmmcli.pipeline.fit import (
     FitRequest, FitResult, Restart, build_model, choose_restart, fit, run_restarts, validate_fit_request,
 )
+from gmmcli.pipeline.sample import SampleRequest, sample
 from gmmcli.pipeline.predict import (
     PREDICT_BLOCK_BYTES, Explanation, PredictRequest, PredictResult, explain, open_for_model, predict, trace,
 )
@@ -17,4 +18,5 @@ __all__ = [
     "TrainingData", "load_training_data", "refuse_overwriting_input", "FitRequest", "FitResult", "Restart",
     "build_model", "choose_restart", "fit", "run_restarts", "validate_fit_request", "PREDICT_BLOCK_BYTES",
     "Explanation", "PredictRequest", "PredictResult", "explain", "open_for_model", "predict", "trace",
+    "SampleRequest", "sample",
 ]

@@ -24,12 +24,6 @@ from gmmcli.io.source import STDIN
 from gmmcli.parallel import default_threads
 from gmmcli.scaler import Scaler, fit_scaler, scaler_from_moments
 
-QUANTILE_LEVELS = (0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
-# A component whose responsibilities add up to less than this many rows has
-# effectively died; it is reported, and recorded in the model's diagnostics.
-DEAD_COMPONENT_ROWS = 1.0
-# Predict streams the input in blocks of about this many bytes: memory is flat in the input size.
-PREDICT_BLOCK_BYTES = 4 << 20
 
 
 

@@ -24,12 +24,11 @@ from gmmcli.io.csv_reader import CsvFormat
 from gmmcli.io.model_file import Model, dumps_model, read_model
 from gmmcli.io.source import STDIN
 
-QUANTILE_LEVELS = (0.0001, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
+# Levels of the training log-likelihood quantiles stored in the model (for outlier flags).
+QUANTILE_LEVELS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
 # A component whose responsibilities add up to less than this many rows has
 # effectively died; it is reported, and recorded in the model's diagnostics.
 DEAD_COMPONENT_ROWS = 1.0
-# Predict streams the input in blocks of about this many bytes: memory is flat in the input size.
-PREDICT_BLOCK_BYTES = 4 << 20
 
 
 from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input, warm_start
