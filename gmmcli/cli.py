@@ -274,7 +274,8 @@ def fit(
     max_iter: MaxIter = 100,
     n_init: NInit = 1,
     init: InitOption = Init.kmeans_pp,
-    init_model: Annotated[Optional[str], typer.Option("--init-model", help="Warm start from this model's weights, means and covariances.")] = None,
+    init_model: Annotated[Optional[str], typer.Option("--init-model", help="Warm start from this model's weights, means and covariances (and report the drift from it).")] = None,
+    align_to: Annotated[Optional[str], typer.Option("--align-to", help="Number the components to match this earlier model's (optimal matching); report how far each moved.")] = None,
     seed: Seed = 0,
     no_standardize: NoStandardize = False,
     strict: Annotated[bool, typer.Option("--strict", help="Exit 3 (and write nothing) if EM does not converge or a component dies.")] = False,
@@ -293,6 +294,7 @@ def fit(
         input, output, columns, no_header, delimiter, tabs, reg_covar, tol, max_iter, n_init, init, seed,
         no_standardize, max_memory, dtype,
         n_components=components, covariance_type=covariance.value, init_model=init_model, strict=strict,
+        align_to=align_to,
     )
     with FitProgress(not quiet, max_iter) as progress:
         result = pipeline.fit(request, on_iteration=progress.update)
@@ -391,6 +393,7 @@ def predict(
     delimiter: Delimiter = ",",
     tabs: Tabs = False,
     explain: Annotated[Optional[int], typer.Option("--explain", help="Instead of predictions, explain data row N (1-based) in four layers.")] = None,
+    outlier_quantile: Annotated[Optional[float], typer.Option("--outlier-quantile", help="Add an 'outlier' column: 1 when the row's log-likelihood is below this quantile of the training rows' (e.g. 0.001).", metavar="Q")] = None,
     quiet: Quiet = False,
 ):
     """Write per-row component probabilities for a CSV file under a model.
@@ -421,7 +424,7 @@ def predict(
         raise UsageError(f"--emit takes a list of {', '.join(OUTPUT_FIELDS)} (got {emit!r})")
     request = pipeline.PredictRequest(
         model=model, input=input, output=output, fmt=fmt, keep=keep, fields=fields,
-        output_format=output_format.value,
+        output_format=output_format.value, outlier_quantile=outlier_quantile,
     )
     result = pipeline.predict(request, write_stdout)
     if not quiet and stderr_is_terminal() and output:

@@ -229,6 +229,17 @@ def row_log_likelihood(X, sample_weight, start, *, params: GaussianMixtureParams
     return score_rows(X, params)[0]
 
 
+def log_likelihood_block(X, sample_weight, start, *, params: GaussianMixtureParams) -> float:
+    """Σᵢ wᵢ log p(xᵢ) over one block (a block function for ``reduce``)."""
+    log_norm = score_rows(X, params)[0]
+    return float(log_norm.sum() if sample_weight is None else log_norm @ sample_weight)
+
+
+def weight_block(X, sample_weight, start) -> float:
+    """Σᵢ wᵢ over one block."""
+    return float(len(X) if sample_weight is None else sample_weight.sum())
+
+
 LOWEST = -np.finfo(float).max
 
 

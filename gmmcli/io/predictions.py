@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Callable, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 
@@ -17,16 +17,21 @@ class PredictionWriter:
     """Formats blocks of predictions and hands the bytes to ``sink``.
 
     Columns: the kept input columns (as text), then ``prob_0`` … ``prob_{K-1}``,
-    ``label``, ``log_likelihood`` and ``uncertainty``, each only if in ``fields``.
+    ``label``, ``log_likelihood`` and ``uncertainty``, each only if in ``fields``,
+    then ``outlier`` (1 when log_likelihood < ``outlier_threshold``) if a threshold is given.
     The CSV header is written at once, so an input with no rows still gives it.
     """
 
     def __init__(self, sink: Callable[[bytes], None], output_format: str,
-                 keep_names: Sequence[str], n_components: int, fields: Sequence[str]):
+                 keep_names: Sequence[str], n_components: int, fields: Sequence[str],
+                 outlier_threshold: Optional[float] = None):
         self.sink = sink
         self.output_format = output_format
         self.keep_names = list(keep_names)
         self.fields = [f for f in OUTPUT_FIELDS if f in fields]
+        self.outlier_threshold = outlier_threshold
+        if outlier_threshold is not None:
+            self.fields.append("outlier")
         self.columns = self.keep_names + self._value_columns(n_components)
         if output_format == "csv":
             self.sink(csv_header(self.columns))
@@ -46,6 +51,8 @@ class PredictionWriter:
                 values.append(resp.argmax(axis=1).astype(np.int64))
             elif f == "log_likelihood":
                 values.append(log_likelihood)
+            elif f == "outlier":
+                values.append((log_likelihood < self.outlier_threshold).astype(np.int64))
             else:
                 values.append(1.0 - resp.max(axis=1))
         return values

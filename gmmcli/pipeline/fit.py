@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable, Optional
 
@@ -13,6 +13,7 @@ import numpy as np
 from gmmcli.core import COVARIANCE_TYPES
 from gmmcli.core.diagnostics import COLLAPSE_FACTOR, collapsed_components, min_variances
 from gmmcli.core.em import EMResult, run_em
+from gmmcli.core.stats import log_likelihood_block, weight_block
 from gmmcli.core.init import INIT_METHODS, initialize
 from gmmcli.core.params import GaussianMixtureParams, permute_components
 from gmmcli.core.stats import (
@@ -31,6 +32,7 @@ QUANTILE_LEVELS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 DEAD_COMPONENT_ROWS = 1.0
 
 
+from gmmcli.pipeline import compare
 from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input, warm_start
 
 
@@ -56,6 +58,7 @@ class FitRequest:
     strict: bool = False
     max_memory: Optional[int] = None
     dtype: str = "float64"
+    align_to: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -100,10 +103,13 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
     data = None
     try:
         init_model = read_model(req.init_model) if req.init_model else None
+        align_model = read_model(req.align_to) if req.align_to else None
         data = load_training_data(req, init_model)
         start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
         runs = run_restarts(req, data.engine, data.shift, start, on_iteration)
-        model, more_notes = build_model(req, data, runs, keep_order=start is not None)
+        model, more_notes = build_model(req, data, runs, order=component_order(req, data, align_model, start))
+        model, compare_notes = compare_with_earlier(model, data, init_model, align_model)
+        more_notes += compare_notes
         if req.strict:
             enforce_strict(req, model)
         document = dumps_model(model)
@@ -118,6 +124,40 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
         if data is not None:
             data.close()
     return FitResult(model, document, data.notes + more_notes, time.perf_counter() - started)
+
+
+def component_order(req: FitRequest, data: TrainingData, align_model: Optional[Model], start):
+    """How the fitted components are numbered: as --align-to's, as --init-model's, or canonically."""
+    if align_model is not None:
+        compare.check_same_columns(align_model, data.names, "--align-to")
+        return lambda params: compare.align_order(align_model, params, data.scaler)
+    if start is not None:
+        return lambda params: np.arange(params.n_components)
+    return None
+
+
+def compare_with_earlier(model: Model, data: TrainingData, init_model: Optional[Model], align_model: Optional[Model]):
+    """Alignment and drift reports: lines for stderr, and records in the model's diagnostics."""
+    diagnostics = dict(model.diagnostics)
+    notes = []
+    if align_model is not None:
+        rows = compare.component_report(align_model, model.params, data.scaler)
+        diagnostics["alignment"] = rows
+        notes += [f"note: aligned to --align-to: {line}" for line in compare.describe(rows)]
+    if init_model is not None:
+        old_params = compare.in_space_of(init_model, data.scaler)
+        jac = 0.0 if data.scaler is None else data.scaler.log_jacobian
+        weight = data.engine.reduce(weight_block)
+        old_ll = data.engine.reduce(partial(log_likelihood_block, params=old_params)) / weight + jac
+        new_ll = model.log_likelihood["mean_original_units"]
+        rows = compare.component_report(init_model, model.params, data.scaler) if \
+            init_model.n_components == model.n_components else []
+        diagnostics["drift"] = {"components": rows, "mean_log_likelihood_old_model": old_ll,
+                                "mean_log_likelihood_new_model": new_ll}
+        notes += [f"note: drift from --init-model: {line}" for line in compare.describe(rows)]
+        notes.append(f"note: drift from --init-model: mean log-likelihood of this data {old_ll:.6f} under the old "
+                     f"model, {new_ll:.6f} under the new one")
+    return replace(model, diagnostics=diagnostics), tuple(notes)
 
 
 def enforce_strict(req: FitRequest, model: Model) -> None:
@@ -196,14 +236,15 @@ def canonical_order(params: GaussianMixtureParams) -> np.ndarray:
     return np.array(sorted(range(params.n_components), key=lambda k: keys[k]))
 
 
-def build_model(req: FitRequest, data: TrainingData, runs, keep_order: bool):
-    """Assemble the model document from the chosen restart."""
+def build_model(req: FitRequest, data: TrainingData, runs, order=None):
+    """Assemble the model document from the chosen restart.
+
+    ``order(params) -> permutation`` sets the component order (default: canonical).
+    """
     names, scaler, engine = data.names, data.scaler, data.engine
     chosen = choose_restart(runs, req.reg_covar)
     result = runs[chosen].result
-    params = result.params
-    if not keep_order:
-        params = permute_components(params, canonical_order(params))
+    params = permute_components(result.params, (order or canonical_order)(result.params))
     log_jacobian = 0.0 if scaler is None else scaler.log_jacobian
     n = engine.n_samples
     row_ll = engine.map_rows(partial(row_log_likelihood, params=params)) + log_jacobian

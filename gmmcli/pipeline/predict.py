@@ -38,6 +38,7 @@ class PredictRequest:
     fields: tuple = OUTPUT_FIELDS
     output_format: str = "csv"
     block_bytes: int = PREDICT_BLOCK_BYTES
+    outlier_quantile: Optional[float] = None
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,16 @@ def score_block(model: Model, X: np.ndarray):
     return np.maximum(log_norm + jac, LOWEST), resp
 
 
+def outlier_threshold(model: Model, quantile: float) -> float:
+    """The training log-likelihood at ``quantile`` (interpolated between the levels the model stores)."""
+    stored = sorted((float(level), value) for level, value in model.log_likelihood_quantiles.items())
+    levels = [level for level, _ in stored]
+    if not stored or not levels[0] <= quantile <= levels[-1]:
+        span = f"between {levels[0]:g} and {levels[-1]:g}" if stored else "available (the model stores no quantiles)"
+        raise UsageError(f"--outlier-quantile must be {span}, the levels the model stores (got {quantile:g})")
+    return float(np.interp(quantile, levels, [value for _, value in stored]))
+
+
 def _score_and_format(model: Model, writer: PredictionWriter, block) -> tuple:
     log_likelihood, resp = score_block(model, block.X)
     return len(block.X), writer.format(block.keep, resp, log_likelihood)
@@ -81,9 +92,10 @@ def predict(req: PredictRequest, sink: Callable[[bytes], None]) -> PredictResult
     try:
         model = read_model(req.model)
         reader, selected, keep = open_for_model(model, req.input, req.fmt, req.keep, req.block_bytes)
+        threshold = None if req.outlier_quantile is None else outlier_threshold(model, req.outlier_quantile)
         writer = PredictionWriter(
             out.write if out else sink, req.output_format, [reader.names[j] for j in keep],
-            model.n_components, req.fields,
+            model.n_components, req.fields, threshold,
         )
         n_rows = 0
         score = partial(_score_and_format, model, writer)

@@ -174,7 +174,7 @@ def _fit_cell(req: SelectRequest, task) -> Cell:
     fit_req = replace(req.fit, n_components=k, covariance_type=covariance_type, seed=seed, output=None)
     try:
         runs = run_restarts(fit_req, data.engine, data.shift, None, None)
-        model, _ = build_model(fit_req, data, runs, keep_order=False)
+        model, _ = build_model(fit_req, data, runs)
     except NumericalError as exc:
         return Cell(k, covariance_type, seed, error=str(exc), seconds=time.perf_counter() - started)
     n = data.engine.n_samples
