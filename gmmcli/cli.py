@@ -106,14 +106,15 @@ Delimiter = Annotated[str, typer.Option("--delimiter", "-d", help="Field delimit
 Tabs = Annotated[bool, typer.Option("--tabs", "-t", help="Tab-delimited input (same as -d '\\t').")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No summary or notes on stderr.")]
 def fit_request(input, output, columns, no_header, delimiter, tabs, reg_covar, tol, max_iter, n_init, init, seed,
-                no_standardize, max_memory, dtype, **more):
+                no_standardize, max_memory, dtype, weight_column, **more):
     """The FitRequest of the options fit and select share."""
     from gmmcli.pipeline import FitRequest
 
     return FitRequest(
         input=input, output=output, fmt=csv_format(delimiter, tabs, no_header), columns=columns,
         reg_covar=reg_covar, tol=tol, max_iter=max_iter, n_init=n_init, init=init.value, seed=seed,
-        standardize=not no_standardize, max_memory=memory_size(max_memory), dtype=dtype.value, **more,
+        standardize=not no_standardize, max_memory=memory_size(max_memory), dtype=dtype.value,
+        weight_column=weight_column, **more,
     )
 
 
@@ -126,6 +127,7 @@ InitOption = Annotated[Init, typer.Option("--init", help="Initialisation method.
 Seed = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives a byte-identical model.")]
 NoStandardize = Annotated[bool, typer.Option("--no-standardize", help="Fit on the raw columns.")]
 MaxMemory = Annotated[Optional[str], typer.Option("--max-memory", help="Out of core: spool the data to a temporary file and keep memory near SIZE (e.g. 256M, 2G). Automatic for files too large for memory.", metavar="SIZE")]
+WeightColumn = Annotated[Optional[str], typer.Option("--weight-column", "-w", help="A column of row weights >= 0 (never a feature): weighted EM; integer weights act as repeated rows.", metavar="COLUMN")]
 DtypeOption = Annotated[Dtype, typer.Option("--dtype", help="Working precision of EM (float32: faster and half the memory; statistics are still summed in float64).")]
 
 
@@ -281,6 +283,7 @@ def fit(
     strict: Annotated[bool, typer.Option("--strict", help="Exit 3 (and write nothing) if EM does not converge or a component dies.")] = False,
     max_memory: MaxMemory = None,
     dtype: DtypeOption = Dtype.float64,
+    weight_column: WeightColumn = None,
     quiet: Quiet = False,
 ):
     """Fit a Gaussian mixture to a CSV file and write the model as JSON.
@@ -292,7 +295,7 @@ def fit(
     refuse_terminal_stdin(ctx, input)
     request = fit_request(
         input, output, columns, no_header, delimiter, tabs, reg_covar, tol, max_iter, n_init, init, seed,
-        no_standardize, max_memory, dtype,
+        no_standardize, max_memory, dtype, weight_column,
         n_components=components, covariance_type=covariance.value, init_model=init_model, strict=strict,
         align_to=align_to,
     )
@@ -335,6 +338,7 @@ def select(
     no_standardize: NoStandardize = False,
     max_memory: MaxMemory = None,
     dtype: DtypeOption = Dtype.float64,
+    weight_column: WeightColumn = None,
     quiet: Quiet = False,
 ):
     """Choose k and the covariance type: fit a grid and rank it by BIC, AIC, ICL or held-out likelihood.
@@ -359,7 +363,7 @@ def select(
     if unknown or not types:
         raise UsageError(f"--covariance takes a list of full, tied, diag, spherical (got {covariance!r})")
     fit = fit_request(input, None if output == "-" else output, columns, no_header, delimiter, tabs, reg_covar, tol,
-                      max_iter, n_init, init, seed, no_standardize, max_memory, dtype)
+                      max_iter, n_init, init, seed, no_standardize, max_memory, dtype, weight_column)
     request = SelectRequest(fit=fit, components=ks, covariance_types=types, criterion=criterion.value,
                             holdout=holdout, cv=cv, seeds=seeds, jobs=jobs or default_threads())
     with CellProgress(not quiet) as progress:

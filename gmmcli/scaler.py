@@ -70,11 +70,17 @@ def column_unit(X: np.ndarray) -> np.ndarray:
     return np.exp2(np.floor(np.log2(peak)))
 
 
-def block_moments(X: np.ndarray, unit: np.ndarray) -> ColumnMoments:
-    """Moments of one block, computed two-pass within the block."""
+def block_moments(X: np.ndarray, unit: np.ndarray, weights: Optional[np.ndarray] = None) -> ColumnMoments:
+    """(Weighted) moments of one block, computed two-pass within the block."""
     Y = X / unit
-    mean = Y.mean(axis=0)
-    return ColumnMoments(float(len(Y)), mean, ((Y - mean) ** 2).sum(axis=0), unit)
+    if weights is None:
+        mean = Y.mean(axis=0)
+        return ColumnMoments(float(len(Y)), mean, ((Y - mean) ** 2).sum(axis=0), unit)
+    total = float(weights.sum())
+    if total == 0:
+        return ColumnMoments(0.0, np.zeros(X.shape[1]), np.zeros(X.shape[1]), unit)
+    mean = weights @ Y / total
+    return ColumnMoments(total, mean, weights @ (Y - mean) ** 2, unit)
 
 
 def scaler_from_moments(moments: ColumnMoments, feature_names: Sequence[str]) -> Scaler:
@@ -92,7 +98,6 @@ def scaler_from_moments(moments: ColumnMoments, feature_names: Sequence[str]) ->
     return Scaler(mean, scale)
 
 
-def fit_scaler(X: np.ndarray, feature_names: Sequence[str], unit: Optional[np.ndarray] = None) -> Scaler:
-    """Standardization statistics of ``X`` (in memory)."""
-    unit = column_unit(X) if unit is None else unit
-    return scaler_from_moments(block_moments(X, unit), feature_names)
+def fit_scaler(X: np.ndarray, feature_names: Sequence[str], weights: Optional[np.ndarray] = None) -> Scaler:
+    """(Weighted) standardization statistics of ``X`` (in memory)."""
+    return scaler_from_moments(block_moments(X, column_unit(X), weights), feature_names)

@@ -77,7 +77,17 @@ class MemoryEngine:
         return np.concatenate(self._map(fn))
 
     def sample_rows(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Up to ``n`` distinct rows, in random order."""
-        if n >= self.n_samples:
-            return self.X[rng.permutation(self.n_samples)]
-        return self.X[rng.choice(self.n_samples, size=n, replace=False)]
+        """Up to ``n`` distinct rows (drawn in proportion to their weights), in random order."""
+        return self.X[choose_rows(self.n_samples, n, rng, self.sample_weight)]
+
+
+def choose_rows(n_samples: int, n: int, rng: np.random.Generator, weights=None) -> np.ndarray:
+    """Indices of up to ``n`` distinct rows in random order; with weights, rows of weight 0
+    are never chosen and the others in proportion to their weight."""
+    if weights is None:
+        return rng.permutation(n_samples) if n >= n_samples else rng.choice(n_samples, size=n, replace=False)
+    positive = np.flatnonzero(weights > 0)
+    if n >= len(positive):
+        return positive[rng.permutation(len(positive))]
+    p = weights[positive] / weights[positive].sum()
+    return positive[rng.choice(len(positive), size=n, replace=False, p=p)]

@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Optional
 import numpy as np
 
 from gmmcli.core.covariance import quad_feature_count
+from gmmcli.engines.memory import choose_rows
 from gmmcli.parallel import default_threads, ordered_map
 from gmmcli.scaler import ColumnMoments, Scaler, block_moments, column_unit
 
@@ -37,12 +38,12 @@ class SpoolWriter:
         self.moments: Optional[ColumnMoments] = None
         self.unit: Optional[np.ndarray] = None
 
-    def write(self, X: np.ndarray) -> None:
+    def write(self, X: np.ndarray, weights: Optional[np.ndarray] = None) -> None:
         if len(X) == 0:
             return
         if self.unit is None:
             self.unit = column_unit(X)
-        part = block_moments(X, self.unit)
+        part = block_moments(X, self.unit, weights)
         self.moments = part if self.moments is None else self.moments + part
         self.pending.append(X)
         self.pending_rows += len(X)
@@ -115,11 +116,8 @@ class SpoolEngine:
         return np.concatenate(list(self._run(fn)))
 
     def sample_rows(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Up to ``n`` distinct rows, in random order (one pass over the file)."""
-        if n >= self.n_samples:
-            picks = np.arange(self.n_samples)
-        else:
-            picks = np.sort(rng.choice(self.n_samples, size=n, replace=False))
+        """Up to ``n`` distinct rows (drawn in proportion to their weights), in random order; one pass."""
+        picks = np.sort(choose_rows(self.n_samples, n, rng, self.sample_weight))
         out = np.empty((len(picks), self.n_features))
         for start in self._starts():
             lo, hi = np.searchsorted(picks, [start, start + self.block_rows])

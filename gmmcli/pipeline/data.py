@@ -56,14 +56,18 @@ def load_training_data(req: FitRequest, init_model: Optional[Model]) -> Training
     reader = CsvReader(req.input, req.fmt, block_bytes=_reader_block_bytes(max_memory))
     try:
         names, selected, notes = training_columns(req, reader, init_model)
+        weight_index = weight_column(req, reader, selected)
+        names = [reader.names[j] for j in selected]
+        blocks = weighted_blocks(reader, selected, weight_index)
         if max_memory is None:
-            data = _load_in_memory(req, reader, selected, names)
+            data = _load_in_memory(req, reader, blocks, names)
         else:
-            data = _load_spooled(req, reader, selected, names, max_memory)
+            data = _load_spooled(req, reader, blocks, names, max_memory)
     finally:
         reader.close()
     data.notes = tuple(notes) + tuple(data.warnings)
-    n = data.engine.n_samples
+    w = data.engine.sample_weight
+    n = data.engine.n_samples if w is None else int(np.count_nonzero(w))
     if n == 0 or n < req.n_components:
         data.close()
         if n == 0:
@@ -83,17 +87,47 @@ def training_columns(req: FitRequest, reader: CsvReader, init_model: Optional[Mo
     return [reader.names[j] for j in selected], selected, notes
 
 
-def _load_in_memory(req, reader, selected, names) -> TrainingData:
-    blocks = [b.X for b in reader.blocks(selected)]
-    X = np.concatenate(blocks) if blocks else np.empty((0, len(selected)))
+def weight_column(req, reader: CsvReader, selected: list) -> Optional[int]:
+    """Index of --weight-column (never a feature), or None."""
+    if req.weight_column is None:
+        return None
+    index, _ = resolve_columns(req.weight_column, reader.names, [True] * len(reader.names))
+    if len(index) != 1:
+        raise UsageError(f"--weight-column takes one column (got {req.weight_column!r})")
+    if index[0] in selected:
+        if req.columns is not None:
+            raise UsageError(f"--weight-column {reader.names[index[0]]!r} is also selected as a feature by -c")
+        selected.remove(index[0])
+    return index[0]
+
+
+def weighted_blocks(reader: CsvReader, selected: list, weight_index: Optional[int]):
+    """(X, weights or None) per block; a negative weight is an error naming its line."""
+    columns = selected + ([] if weight_index is None else [weight_index])
+    for block in reader.blocks(columns):
+        if weight_index is None:
+            yield block.X, None
+            continue
+        w = np.ascontiguousarray(block.X[:, -1])
+        bad = np.flatnonzero(w < 0)
+        if bad.size:
+            raise DataError(f"{reader.name}: line {block.first_line + int(bad[0])}, column "
+                            f"{reader.names[weight_index]!r}: negative weight {w[bad[0]]:g}")
+        yield block.X[:, :-1], w
+
+
+def _load_in_memory(req, reader, blocks, names) -> TrainingData:
+    parts = list(blocks)
+    X = np.concatenate([x for x, _ in parts]) if parts else np.empty((0, len(names)))
+    w = np.concatenate([w for _, w in parts]) if parts and parts[0][1] is not None else None
     if len(X) < max(1, req.n_components):
-        return TrainingData(names, MemoryEngine(X), None, np.zeros(len(names)))
-    if len(X) == 1 and req.standardize:
+        return TrainingData(names, MemoryEngine(X, w), None, np.zeros(len(names)))
+    if (len(X) if w is None else np.count_nonzero(w)) == 1 and req.standardize:
         raise DataError(f"{reader.name}: only 1 data row; standardizing needs at least 2 (or --no-standardize)")
-    scaler = fit_scaler(X, names) if req.standardize else None
+    scaler = fit_scaler(X, names, w) if req.standardize else None
     Z = X if scaler is None else scaler.transform(X)
-    shift = np.zeros(Z.shape[1]) if scaler is not None else Z.mean(axis=0)
-    engine = MemoryEngine(Z, covariance_type=req.covariance_type, dtype=req.dtype)
+    shift = np.zeros(Z.shape[1]) if scaler is not None else np.average(Z, axis=0, weights=w)
+    engine = MemoryEngine(Z, w, covariance_type=req.covariance_type, dtype=req.dtype)
     data = TrainingData(names, engine, scaler, shift)
     data.warnings = shape_warnings(Z - shift, names, req)
     return data
@@ -118,17 +152,21 @@ def shape_warnings(Zc: np.ndarray, names, req: FitRequest) -> list:
     return out
 
 
-def _load_spooled(req, reader, selected, names, max_memory) -> TrainingData:
+def _load_spooled(req, reader, blocks, names, max_memory) -> TrainingData:
     n_threads = default_threads()
     block_rows = block_rows_for(max_memory, len(names), n_threads, req.covariance_type)
     fd, path = tempfile.mkstemp(prefix="gmmcli-spool-", suffix=".f64", dir=os.environ.get("GMMCLI_TMPDIR"))
     os.close(fd)
     try:
         writer = SpoolWriter(path, len(names), block_rows)
-        for block in reader.blocks(selected):
-            writer.write(block.X)
+        weights = []
+        for X, w in blocks:
+            writer.write(X, w)
+            weights.append(w)
         writer.close()
-        engine = SpoolEngine(path, writer.n_samples, len(names), block_rows, n_threads, dtype=req.dtype)
+        w = np.concatenate(weights) if weights and weights[0] is not None else None
+        engine = SpoolEngine(path, writer.n_samples, len(names), block_rows, n_threads, sample_weight=w,
+                             dtype=req.dtype)
         if writer.n_samples < max(1, req.n_components):
             return TrainingData(names, engine, None, np.zeros(len(names)), spool_path=path)
         scaler = scaler_from_moments(writer.moments, names) if req.standardize else None

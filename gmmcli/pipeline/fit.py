@@ -59,6 +59,7 @@ class FitRequest:
     max_memory: Optional[int] = None
     dtype: str = "float64"
     align_to: Optional[str] = None
+    weight_column: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,16 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
         if data is not None:
             data.close()
     return FitResult(model, document, data.notes + more_notes, time.perf_counter() - started)
+
+
+def training_quantiles(row_ll: np.ndarray, weights: Optional[np.ndarray]) -> dict:
+    """Quantiles of the training rows' log-likelihood (weighted: rows of weight 0 do not count)."""
+    if weights is None:
+        values = np.quantile(row_ll, QUANTILE_LEVELS)
+    else:
+        keep = weights > 0
+        values = np.quantile(row_ll[keep], QUANTILE_LEVELS, weights=weights[keep], method="inverted_cdf")
+    return {f"{q:g}": float(v) for q, v in zip(QUANTILE_LEVELS, values)}
 
 
 def component_order(req: FitRequest, data: TrainingData, align_model: Optional[Model], start):
@@ -246,7 +257,7 @@ def build_model(req: FitRequest, data: TrainingData, runs, order=None):
     result = runs[chosen].result
     params = permute_components(result.params, (order or canonical_order)(result.params))
     log_jacobian = 0.0 if scaler is None else scaler.log_jacobian
-    n = engine.n_samples
+    n = result.statistics.weight  # Σ weights (the number of rows when unweighted)
     row_ll = engine.map_rows(partial(row_log_likelihood, params=params)) + log_jacobian
     total = result.final_log_likelihood
     nk = np.sort(result.statistics.nk)
@@ -277,6 +288,7 @@ def build_model(req: FitRequest, data: TrainingData, runs, order=None):
             "tol": req.tol, "reg_covar": req.reg_covar, "max_iter": req.max_iter,
             "n_init": req.n_init, "init": "model" if req.init_model else req.init,
             "seed": req.seed, "standardize": req.standardize, "dtype": req.dtype,
+            **({} if req.weight_column is None else {"weight_column": req.weight_column}),
         },
         n_samples=int(n),
         converged=result.converged,
@@ -298,10 +310,9 @@ def build_model(req: FitRequest, data: TrainingData, runs, order=None):
             "total": total, "mean": total / n,
             "total_original_units": total + n * log_jacobian,
             "mean_original_units": total / n + log_jacobian,
+            **({} if engine.sample_weight is None else {"total_weight": n}),
         },
-        log_likelihood_quantiles={
-            f"{q:g}": float(v) for q, v in zip(QUANTILE_LEVELS, np.quantile(row_ll, QUANTILE_LEVELS))
-        },
+        log_likelihood_quantiles=training_quantiles(row_ll, engine.sample_weight),
         diagnostics={
             "min_component_rows": float(nk[0]),
             "dead_components": dead,

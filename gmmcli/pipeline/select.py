@@ -90,6 +90,8 @@ def validate_select_request(req: SelectRequest) -> None:
         (req.seeds >= 1, f"--seeds must be at least 1 (got {req.seeds})"),
         (req.jobs >= 1, f"--jobs must be at least 1 (got {req.jobs})"),
         (req.fit.init_model is None, "select does not take --init-model"),
+        (req.fit.weight_column is None or not (req.holdout or req.cv),
+         "--holdout and --cv do not take --weight-column"),
     ]
     for ok, message in checks:
         if not ok:
@@ -177,7 +179,7 @@ def _fit_cell(req: SelectRequest, task) -> Cell:
         model, _ = build_model(fit_req, data, runs)
     except NumericalError as exc:
         return Cell(k, covariance_type, seed, error=str(exc), seconds=time.perf_counter() - started)
-    n = data.engine.n_samples
+    n = model.log_likelihood.get("total_weight", data.engine.n_samples)
     ll = model.log_likelihood["total_original_units"]
     p = n_parameters(covariance_type, k, len(data.names))
     bic_value = bic(ll, p, n)
