@@ -82,6 +82,17 @@ class Dtype(str, Enum):
     float32 = "float32"
 
 
+class PredictMissing(str, Enum):
+    error = "error"
+    drop = "drop"
+    marginalize = "marginalize"
+
+
+class FitMissing(str, Enum):
+    error = "error"
+    marginalize = "marginalize"
+
+
 class PredictFormat(str, Enum):
     csv = "csv"
     jsonl = "jsonl"
@@ -277,6 +288,7 @@ def fit(
     n_init: NInit = 1,
     init: InitOption = Init.kmeans_pp,
     init_model: Annotated[Optional[str], typer.Option("--init-model", help="Warm start from this model's weights, means and covariances (and report the drift from it).")] = None,
+    missing: Annotated[FitMissing, typer.Option("--missing", help="Empty or NA cells: error, or marginalize (EM with their conditional expectations).")] = FitMissing.error,
     align_to: Annotated[Optional[str], typer.Option("--align-to", help="Number the components to match this earlier model's (optimal matching); report how far each moved.")] = None,
     seed: Seed = 0,
     no_standardize: NoStandardize = False,
@@ -297,7 +309,7 @@ def fit(
         input, output, columns, no_header, delimiter, tabs, reg_covar, tol, max_iter, n_init, init, seed,
         no_standardize, max_memory, dtype, weight_column,
         n_components=components, covariance_type=covariance.value, init_model=init_model, strict=strict,
-        align_to=align_to,
+        align_to=align_to, missing=missing.value,
     )
     with FitProgress(not quiet, max_iter) as progress:
         result = pipeline.fit(request, on_iteration=progress.update)
@@ -397,6 +409,7 @@ def predict(
     delimiter: Delimiter = ",",
     tabs: Tabs = False,
     explain: Annotated[Optional[int], typer.Option("--explain", help="Instead of predictions, explain data row N (1-based) in four layers.")] = None,
+    missing: Annotated[PredictMissing, typer.Option("--missing", help="Rows with empty or NA cells: error, drop them, or marginalize (score them on their observed cells).")] = PredictMissing.error,
     outlier_quantile: Annotated[Optional[float], typer.Option("--outlier-quantile", help="Add an 'outlier' column: 1 when the row's log-likelihood is below this quantile of the training rows' (e.g. 0.001).", metavar="Q")] = None,
     quiet: Quiet = False,
 ):
@@ -428,7 +441,7 @@ def predict(
         raise UsageError(f"--emit takes a list of {', '.join(OUTPUT_FIELDS)} (got {emit!r})")
     request = pipeline.PredictRequest(
         model=model, input=input, output=output, fmt=fmt, keep=keep, fields=fields,
-        output_format=output_format.value, outlier_quantile=outlier_quantile,
+        output_format=output_format.value, outlier_quantile=outlier_quantile, missing=missing.value,
     )
     result = pipeline.predict(request, write_stdout)
     if not quiet and stderr_is_terminal() and output:

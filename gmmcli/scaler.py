@@ -52,20 +52,19 @@ class ColumnMoments:
     unit: np.ndarray
 
     def __add__(self, other: "ColumnMoments") -> "ColumnMoments":
-        if self.count == 0:
-            return other
-        if other.count == 0:
-            return self
-        count = self.count + other.count
+        # counts may be per column (arrays) when cells are missing
+        count = np.asarray(self.count + other.count, dtype=float)
+        frac = np.divide(other.count, count, out=np.zeros_like(count), where=count > 0)
         delta = other.mean - self.mean
-        mean = self.mean + delta * (other.count / count)
-        m2 = self.m2 + other.m2 + delta**2 * (self.count * other.count / count)
-        return ColumnMoments(count, mean, m2, self.unit)
+        mean = self.mean + delta * frac
+        m2 = self.m2 + other.m2 + delta**2 * (self.count * frac)
+        return ColumnMoments(count if count.ndim else float(count), mean, m2, self.unit)
 
 
 def column_unit(X: np.ndarray) -> np.ndarray:
     """A power of two near each column's largest magnitude (exact to divide by)."""
-    peak = np.max(np.abs(X), axis=0) if len(X) else np.ones(X.shape[1])
+    with np.errstate(invalid="ignore"):
+        peak = np.nanmax(np.abs(X), axis=0, initial=0.0) if len(X) else np.ones(X.shape[1])
     peak = np.where(peak > 0, peak, 1.0)
     return np.exp2(np.floor(np.log2(peak)))
 
@@ -73,6 +72,8 @@ def column_unit(X: np.ndarray) -> np.ndarray:
 def block_moments(X: np.ndarray, unit: np.ndarray, weights: Optional[np.ndarray] = None) -> ColumnMoments:
     """(Weighted) moments of one block, computed two-pass within the block."""
     Y = X / unit
+    if np.isnan(Y).any():
+        return _moments_with_missing(Y, unit, weights)
     if weights is None:
         mean = Y.mean(axis=0)
         return ColumnMoments(float(len(Y)), mean, ((Y - mean) ** 2).sum(axis=0), unit)
@@ -83,8 +84,21 @@ def block_moments(X: np.ndarray, unit: np.ndarray, weights: Optional[np.ndarray]
     return ColumnMoments(total, mean, weights @ (Y - mean) ** 2, unit)
 
 
+def _moments_with_missing(Y, unit, weights) -> ColumnMoments:
+    """Per-column counts, means and squared deviations over the cells present."""
+    present = ~np.isnan(Y)
+    w = np.ones(len(Y)) if weights is None else weights
+    count = w @ present
+    mean = np.divide(w @ np.where(present, Y, 0.0), count, out=np.zeros(Y.shape[1]), where=count > 0)
+    m2 = w @ np.where(present, (Y - mean) ** 2, 0.0)
+    return ColumnMoments(count, mean, m2, unit)
+
+
 def scaler_from_moments(moments: ColumnMoments, feature_names: Sequence[str]) -> Scaler:
     """Finish a scaler; a constant column is an error naming it."""
+    empty = [n for n, c in zip(feature_names, np.broadcast_to(moments.count, len(feature_names))) if not c > 0]
+    if empty:
+        raise DataError(f"column {', '.join(repr(e) for e in empty)} has no values (every cell is missing)")
     variance = moments.m2 / moments.count
     scale = np.sqrt(variance) * moments.unit
     mean = moments.mean * moments.unit

@@ -53,7 +53,7 @@ def test_weighted_fit_without_init_model_runs(tmp_path, rng):
 
 @pytest.mark.parametrize("weights,message", [
     (["1", "-2", "1"], "d.csv: line 3, column 'w': negative weight -2"),
-    (["1", "nan", "1"], "d.csv: line 3, column 'w': 'nan' is a missing value (missing values are not supported)"),
+    (["1", "nan", "1"], "d.csv: line 3, column 'w': 'nan' is a missing value (to allow missing values, use --missing)"),
     (["1", "inf", "1"], "d.csv: line 3, column 'w': 'inf' is not a finite number"),
     (["1", "x", "1"], "d.csv: line 3, column 'w': 'x' is not a number"),
 ])

@@ -258,7 +258,7 @@ def score_rows(X, params: GaussianMixtureParams):
     """
     with np.errstate(over="ignore", invalid="ignore"):
         log_norm, resp = normalize_log_prob(estimate_weighted_log_prob(X, params))
-    far = ~np.isfinite(log_norm)
+    far = ~np.isfinite(log_norm) & ~np.isnan(X).any(axis=1)  # NaN rows are for core.missing
     for i in np.flatnonzero(far):
         log_norm[i], resp[i] = _score_far_row(X[i], params)
     return log_norm, resp

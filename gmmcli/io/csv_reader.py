@@ -26,6 +26,9 @@ NUMERIC_PROBE_ROWS = 100
 NA_TOKENS = frozenset(
     t.lower() for t in ("NA", "N/A", "null", "None", "nan", "-nan", "#N/A", "NaN", "n/a", "<NA>", "?")
 )
+# The spellings pyarrow reads as null when missing values are allowed (it matches exactly).
+NA_SPELLINGS = tuple(sorted({v for t in NA_TOKENS for v in (t, t.upper(), t.capitalize())} |
+                            {"NA", "N/A", "NaN", "None", "NULL", "Null", "#N/A", "<NA>", "", "-NaN", "nan"}))
 _NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*", re.ASCII)
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -56,6 +59,11 @@ class Block:
     first_line: int
 
 
+def is_missing(cell: str) -> bool:
+    """An empty cell or a missing-value token."""
+    return cell.strip() == "" or cell.strip().lower() in NA_TOKENS
+
+
 def parse_number(cell: str) -> Optional[float]:
     """The value of a strictly formatted decimal number, or None.
 
@@ -70,9 +78,9 @@ def parse_number(cell: str) -> Optional[float]:
 def cell_problem(cell: str, delimiter: str) -> Optional[str]:
     """Why ``cell`` is not a finite number (None when it is one)."""
     if cell.strip() == "":
-        return "empty cell (missing values are not supported)"
+        return "empty cell (to allow missing values, use --missing)"
     if cell.strip().lower() in NA_TOKENS:
-        return f"{cell!r} is a missing value (missing values are not supported)"
+        return f"{cell!r} is a missing value (to allow missing values, use --missing)"
     value = parse_number(cell)
     if value is None and cell.strip().lower().lstrip("+-") in ("inf", "infinity"):
         return f"{cell!r} is not a finite number"
@@ -234,13 +242,15 @@ class CsvReader:
             yield line, block
             line += block.count(b"\n")
 
-    def blocks(self, selected: Sequence[int], keep: Sequence[int] = ()) -> Iterator[Block]:
+    def blocks(self, selected: Sequence[int], keep: Sequence[int] = (), missing: bool = False) -> Iterator[Block]:
         """Parse the data block by block.
 
         Parameters
         ----------
         selected : column indices parsed as float64 (in this order)
         keep : column indices passed through as text
+        missing : read empty cells and missing-value tokens (NA, null, nan, …) as NaN
+            instead of refusing them; infinities are still refused.
         """
         import pyarrow as pa
         import pyarrow.csv as pacsv
@@ -251,8 +261,8 @@ class CsvReader:
         include = list(dict.fromkeys([internal[j] for j in list(selected) + list(keep)]))
         parse_options = pacsv.ParseOptions(delimiter=self.fmt.delimiter)
         convert_options = pacsv.ConvertOptions(
-            include_columns=include, column_types=types, null_values=[],
-            strings_can_be_null=False, quoted_strings_can_be_null=False,
+            include_columns=include, column_types=types, null_values=list(NA_SPELLINGS) if missing else [],
+            strings_can_be_null=False, quoted_strings_can_be_null=missing,
         )
         for first_line, data in self._raw_blocks():
             if not data.strip():
@@ -267,19 +277,19 @@ class CsvReader:
                     convert_options=convert_options,
                 )
             except pa.ArrowInvalid:
-                raise self._diagnose(first_line, data, selected) from None
+                raise self._diagnose(first_line, data, selected, missing) from None
             X = np.empty((table.num_rows, len(selected)), order="F")
             for k, j in enumerate(selected):
                 _fill_column(X[:, k], table.column(internal[j]))
-            if not np.isfinite(X).all():
-                raise self._diagnose(first_line, data, selected)
+            if not (np.isfinite(X).all() or (missing and not np.isinf(X).any())):
+                raise self._diagnose(first_line, data, selected, missing)
             yield Block(X, [table.column(internal[j]) for j in keep], first_line)
 
     def close(self) -> None:
         self._stream.close()
 
     # ------------------------------------------------------------ explaining
-    def _diagnose(self, first_line: int, data: bytes, selected: Sequence[int]) -> DataError:
+    def _diagnose(self, first_line: int, data: bytes, selected: Sequence[int], missing: bool = False) -> DataError:
         """Find the first bad record of a block and say exactly what is wrong."""
         text = data.decode("utf-8", errors="replace")
         reader = csv.reader(io.StringIO(text, newline=""), delimiter=self.fmt.delimiter)
@@ -294,7 +304,7 @@ class CsvReader:
                 return DataError(self._field_count_message(line, row))
             for j in selected:
                 problem = cell_problem(row[j], self.fmt.delimiter)
-                if problem:
+                if problem and not (missing and is_missing(row[j])):
                     return DataError(f"{self.name}: line {line}, column {self.names[j]!r}: {problem}")
         return DataError(f"{self.name}: lines {first_line}-{first_line + previous}: malformed CSV")
 
@@ -308,14 +318,18 @@ class CsvReader:
 
 
 def _fill_column(out: np.ndarray, column) -> None:
-    """Copy a float64 pyarrow column (no nulls) into ``out``.
+    """Copy a float64 pyarrow column into ``out``, nulls as NaN.
 
     Reads the data buffers directly: ``to_numpy`` would import pandas (slow start-up).
     """
     pos = 0
     for chunk in column.chunks:
         n = len(chunk)
-        out[pos:pos + n] = np.frombuffer(chunk.buffers()[1], dtype=np.float64, count=n, offset=chunk.offset * 8)
+        validity, values = chunk.buffers()[:2]
+        out[pos:pos + n] = np.frombuffer(values, dtype=np.float64, count=n, offset=chunk.offset * 8)
+        if chunk.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+            out[pos:pos + n][bits[chunk.offset:chunk.offset + n] == 0] = np.nan
         pos += n
 
 

@@ -22,7 +22,7 @@ from gmmcli.io.csv_reader import DEFAULT_BLOCK_BYTES, CsvReader, resolve_columns
 from gmmcli.io.model_file import Model
 from gmmcli.io.source import STDIN
 from gmmcli.parallel import default_threads
-from gmmcli.scaler import Scaler, fit_scaler, scaler_from_moments
+from gmmcli.scaler import Scaler, block_moments, column_unit, fit_scaler, scaler_from_moments
 
 
 
@@ -43,6 +43,7 @@ class TrainingData:
     shift: np.ndarray
     notes: tuple = ()
     spool_path: Optional[str] = None
+    has_missing: bool = False
     warnings: list = field(default_factory=list)
 
     def close(self) -> None:
@@ -58,7 +59,7 @@ def load_training_data(req: FitRequest, init_model: Optional[Model]) -> Training
         names, selected, notes = training_columns(req, reader, init_model)
         weight_index = weight_column(req, reader, selected)
         names = [reader.names[j] for j in selected]
-        blocks = weighted_blocks(reader, selected, weight_index)
+        blocks = weighted_blocks(reader, selected, weight_index, req.missing == "marginalize")
         if max_memory is None:
             data = _load_in_memory(req, reader, blocks, names)
         else:
@@ -101,18 +102,22 @@ def weight_column(req, reader: CsvReader, selected: list) -> Optional[int]:
     return index[0]
 
 
-def weighted_blocks(reader: CsvReader, selected: list, weight_index: Optional[int]):
-    """(X, weights or None) per block; a negative weight is an error naming its line."""
+def weighted_blocks(reader: CsvReader, selected: list, weight_index: Optional[int], missing: bool = False):
+    """(X, weights or None) per block; a negative weight is an error naming its line.
+
+    With ``missing``, empty cells and NA tokens of the features are NaN (weights may not be missing).
+    """
     columns = selected + ([] if weight_index is None else [weight_index])
-    for block in reader.blocks(columns):
+    for block in reader.blocks(columns, missing=missing):
         if weight_index is None:
             yield block.X, None
             continue
         w = np.ascontiguousarray(block.X[:, -1])
-        bad = np.flatnonzero(w < 0)
+        bad = np.flatnonzero(~(w >= 0))
         if bad.size:
+            what = "missing weight" if np.isnan(w[bad[0]]) else f"negative weight {w[bad[0]]:g}"
             raise DataError(f"{reader.name}: line {block.first_line + int(bad[0])}, column "
-                            f"{reader.names[weight_index]!r}: negative weight {w[bad[0]]:g}")
+                            f"{reader.names[weight_index]!r}: {what}")
         yield block.X[:, :-1], w
 
 
@@ -126,11 +131,17 @@ def _load_in_memory(req, reader, blocks, names) -> TrainingData:
         raise DataError(f"{reader.name}: only 1 data row; standardizing needs at least 2 (or --no-standardize)")
     scaler = fit_scaler(X, names, w) if req.standardize else None
     Z = X if scaler is None else scaler.transform(X)
-    shift = np.zeros(Z.shape[1]) if scaler is not None else np.average(Z, axis=0, weights=w)
+    shift = np.zeros(Z.shape[1]) if scaler is not None else column_means(Z, w)
     engine = MemoryEngine(Z, w, covariance_type=req.covariance_type, dtype=req.dtype)
-    data = TrainingData(names, engine, scaler, shift)
-    data.warnings = shape_warnings(Z - shift, names, req)
+    data = TrainingData(names, engine, scaler, shift, has_missing=bool(np.isnan(Z).any()))
+    data.warnings = shape_warnings(np.nan_to_num(Z - shift), names, req)
     return data
+
+
+def column_means(X: np.ndarray, weights: Optional[np.ndarray]) -> np.ndarray:
+    """(Weighted) column means over the cells present."""
+    moments = block_moments(X, column_unit(X), weights)
+    return moments.mean * moments.unit
 
 
 def shape_warnings(Zc: np.ndarray, names, req: FitRequest) -> list:
@@ -173,7 +184,9 @@ def _load_spooled(req, reader, blocks, names, max_memory) -> TrainingData:
         if scaler is not None:
             engine.standardize(scaler)
         shift = np.zeros(len(names)) if scaler is not None else writer.moments.mean * writer.moments.unit
-        return TrainingData(names, engine, scaler, shift, spool_path=path)
+        has_missing = bool(np.any(np.asarray(writer.moments.count) < writer.n_samples)) if w is None else \
+            req.missing == "marginalize"
+        return TrainingData(names, engine, scaler, shift, spool_path=path, has_missing=has_missing)
     except BaseException:
         remove_spool(path)
         raise

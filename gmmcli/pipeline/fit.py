@@ -13,7 +13,9 @@ import numpy as np
 from gmmcli.core import COVARIANCE_TYPES
 from gmmcli.core.diagnostics import COLLAPSE_FACTOR, collapsed_components, min_variances
 from gmmcli.core.em import EMResult, run_em
-from gmmcli.core.stats import log_likelihood_block, weight_block
+from gmmcli.core.missing import (
+    ImputedSource, block_statistics_missing, jacobian_block, row_log_likelihood_missing,
+)
 from gmmcli.core.init import INIT_METHODS, initialize
 from gmmcli.core.params import GaussianMixtureParams, permute_components
 from gmmcli.core.stats import (
@@ -60,6 +62,7 @@ class FitRequest:
     dtype: str = "float64"
     align_to: Optional[str] = None
     weight_column: Optional[str] = None
+    missing: str = "error"
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ def validate_fit_request(req: FitRequest) -> None:
         (req.seed >= 0, f"--seed must be >= 0 (got {req.seed})"),
         (req.init_model is None or req.n_init == 1, "--n-init cannot be combined with --init-model"),
         (req.dtype in ("float64", "float32"), f"--dtype must be float64 or float32 (got {req.dtype!r})"),
+        (req.missing in ("error", "marginalize"), f"fit --missing must be error or marginalize (got {req.missing!r})"),
         (req.max_memory is None or req.max_memory > 0, "--max-memory must be positive"),
     ]
     for ok, message in checks:
@@ -107,7 +111,7 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
         align_model = read_model(req.align_to) if req.align_to else None
         data = load_training_data(req, init_model)
         start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
-        runs = run_restarts(req, data.engine, data.shift, start, on_iteration)
+        runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing)
         model, more_notes = build_model(req, data, runs, order=component_order(req, data, align_model, start))
         model, compare_notes = compare_with_earlier(model, data, init_model, align_model)
         more_notes += compare_notes
@@ -147,6 +151,14 @@ def component_order(req: FitRequest, data: TrainingData, align_model: Optional[M
     return None
 
 
+def mean_log_likelihood(data: TrainingData, params) -> float:
+    """The (weighted) mean log-likelihood per row of the training data, in original units."""
+    log_scale = np.zeros(len(data.names)) if data.scaler is None else np.log(data.scaler.scale)
+    rows = data.engine.map_rows(partial(row_log_likelihood_missing, params=params, log_scale=log_scale))
+    w = data.engine.sample_weight
+    return float(rows.mean() if w is None else rows @ w / w.sum())
+
+
 def compare_with_earlier(model: Model, data: TrainingData, init_model: Optional[Model], align_model: Optional[Model]):
     """Alignment and drift reports: lines for stderr, and records in the model's diagnostics."""
     diagnostics = dict(model.diagnostics)
@@ -156,10 +168,7 @@ def compare_with_earlier(model: Model, data: TrainingData, init_model: Optional[
         diagnostics["alignment"] = rows
         notes += [f"note: aligned to --align-to: {line}" for line in compare.describe(rows)]
     if init_model is not None:
-        old_params = compare.in_space_of(init_model, data.scaler)
-        jac = 0.0 if data.scaler is None else data.scaler.log_jacobian
-        weight = data.engine.reduce(weight_block)
-        old_ll = data.engine.reduce(partial(log_likelihood_block, params=old_params)) / weight + jac
+        old_ll = mean_log_likelihood(data, compare.in_space_of(init_model, data.scaler))
         new_ll = model.log_likelihood["mean_original_units"]
         rows = compare.component_report(init_model, model.params, data.scaler) if \
             init_model.n_components == model.n_components else []
@@ -197,8 +206,14 @@ class Restart:
     error: Optional[str] = None
 
 
-def run_restarts(req: FitRequest, engine, shift, start, on_iteration) -> list:
-    """Run ``n_init`` EM restarts; a restart that fails numerically is recorded, not fatal."""
+def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: bool = False) -> list:
+    """Run ``n_init`` EM restarts; a restart that fails numerically is recorded, not fatal.
+
+    With ``missing`` (NaN cells), initialization sees them filled with the data centre
+    and EM takes their conditional expectations.
+    """
+    source = ImputedSource(engine, shift) if missing else engine
+    e_step = block_statistics_missing if missing else block_statistics
     seeds = np.random.SeedSequence(req.seed).generate_state(req.n_init, dtype=np.uint64)
     runs = []
     for restart, seed in enumerate(seeds):
@@ -206,10 +221,10 @@ def run_restarts(req: FitRequest, engine, shift, start, on_iteration) -> list:
         callback = None if on_iteration is None else partial(_report, on_iteration, restart, engine.n_samples)
         try:
             params = start if start is not None else initialize(
-                engine, req.n_components, req.covariance_type, req.init, rng, req.reg_covar, shift
+                source, req.n_components, req.covariance_type, req.init, rng, req.reg_covar, shift
             )
             result = run_em(
-                lambda p: engine.reduce(partial(block_statistics, params=p, shift=shift)),
+                lambda p: engine.reduce(partial(e_step, params=p, shift=shift)),
                 params, reg_covar=req.reg_covar, tol=req.tol, max_iter=req.max_iter,
                 on_iteration=callback,
             )
@@ -256,9 +271,14 @@ def build_model(req: FitRequest, data: TrainingData, runs, order=None):
     chosen = choose_restart(runs, req.reg_covar)
     result = runs[chosen].result
     params = permute_components(result.params, (order or canonical_order)(result.params))
-    log_jacobian = 0.0 if scaler is None else scaler.log_jacobian
     n = result.statistics.weight  # Σ weights (the number of rows when unweighted)
-    row_ll = engine.map_rows(partial(row_log_likelihood, params=params)) + log_jacobian
+    log_scale = np.zeros(len(names)) if scaler is None else np.log(scaler.scale)
+    if data.has_missing:  # a row's Jacobian counts only its observed cells
+        row_ll = engine.map_rows(partial(row_log_likelihood_missing, params=params, log_scale=log_scale))
+        jacobian_total = engine.reduce(partial(jacobian_block, log_scale=log_scale))
+    else:
+        row_ll = engine.map_rows(partial(row_log_likelihood, params=params)) - log_scale.sum()
+        jacobian_total = -n * log_scale.sum()
     total = result.final_log_likelihood
     nk = np.sort(result.statistics.nk)
     dead = int((nk < DEAD_COMPONENT_ROWS).sum())
@@ -289,6 +309,7 @@ def build_model(req: FitRequest, data: TrainingData, runs, order=None):
             "n_init": req.n_init, "init": "model" if req.init_model else req.init,
             "seed": req.seed, "standardize": req.standardize, "dtype": req.dtype,
             **({} if req.weight_column is None else {"weight_column": req.weight_column}),
+            **({} if req.missing == "error" else {"missing": req.missing}),
         },
         n_samples=int(n),
         converged=result.converged,
@@ -308,8 +329,8 @@ def build_model(req: FitRequest, data: TrainingData, runs, order=None):
         },
         log_likelihood={
             "total": total, "mean": total / n,
-            "total_original_units": total + n * log_jacobian,
-            "mean_original_units": total / n + log_jacobian,
+            "total_original_units": total + jacobian_total,
+            "mean_original_units": (total + jacobian_total) / n,
             **({} if engine.sample_weight is None else {"total_weight": n}),
         },
         log_likelihood_quantiles=training_quantiles(row_ll, engine.sample_weight),

@@ -9,6 +9,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
+from gmmcli.core.missing import score_rows_missing
 from gmmcli.core.stats import (
     LOWEST, estimate_weighted_log_prob, score_rows,
 )
@@ -39,6 +40,7 @@ class PredictRequest:
     output_format: str = "csv"
     block_bytes: int = PREDICT_BLOCK_BYTES
     outlier_quantile: Optional[float] = None
+    missing: str = "error"
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,19 @@ def open_for_model(model: Model, input_path: str, fmt: Optional[CsvFormat], keep
 
 
 def score_block(model: Model, X: np.ndarray):
-    """log p(x) in original units, and responsibilities, for raw rows ``X``."""
+    """log p(x) in original units, and responsibilities, for raw rows ``X``.
+
+    Rows with NaN cells are scored on their observed cells (the marginal mixture).
+    """
     Z = X if model.scaler is None else model.scaler.transform(X)
-    log_norm, resp = score_rows(Z, model.params)
-    jac = 0.0 if model.scaler is None else model.scaler.log_jacobian
-    return np.maximum(log_norm + jac, LOWEST), resp
+    log_scale = np.zeros(model.params.n_features) if model.scaler is None else np.log(model.scaler.scale)
+    if np.isnan(Z).any():
+        log_norm, resp = score_rows_missing(Z, model.params)
+        log_norm = log_norm - (~np.isnan(Z)) @ log_scale
+    else:
+        log_norm, resp = score_rows(Z, model.params)
+        log_norm = log_norm - log_scale.sum()
+    return np.maximum(log_norm, LOWEST), resp
 
 
 def outlier_threshold(model: Model, quantile: float) -> float:
@@ -79,9 +89,14 @@ def outlier_threshold(model: Model, quantile: float) -> float:
     return float(np.interp(quantile, levels, [value for _, value in stored]))
 
 
-def _score_and_format(model: Model, writer: PredictionWriter, block) -> tuple:
-    log_likelihood, resp = score_block(model, block.X)
-    return len(block.X), writer.format(block.keep, resp, log_likelihood)
+def _score_and_format(model: Model, writer: PredictionWriter, missing: str, block) -> tuple:
+    X, keep = block.X, block.keep
+    if missing == "drop":
+        complete = ~np.isnan(X).any(axis=1)
+        if not complete.all():
+            X, keep = X[complete], [column.filter(complete) for column in keep]
+    log_likelihood, resp = score_block(model, X)
+    return len(X), writer.format(keep, resp, log_likelihood)
 
 
 def predict(req: PredictRequest, sink: Callable[[bytes], None]) -> PredictResult:
@@ -98,9 +113,10 @@ def predict(req: PredictRequest, sink: Callable[[bytes], None]) -> PredictResult
             model.n_components, req.fields, threshold,
         )
         n_rows = 0
-        score = partial(_score_and_format, model, writer)
+        score = partial(_score_and_format, model, writer, req.missing)
+        blocks = reader.blocks(selected, keep, missing=req.missing != "error")
         try:
-            for n, data in ordered_map(score, reader.blocks(selected, keep), default_threads()):
+            for n, data in ordered_map(score, blocks, default_threads()):
                 writer.sink(data)
                 n_rows += n
         finally:

@@ -73,8 +73,8 @@ def test_parse_number_is_strict(cell):
 
 @pytest.mark.parametrize("body,message", [
     ("x,y\n1,2\n3,abc\n", "a.csv: line 3, column 'y': 'abc' is not a number"),
-    ("x,y\n1,2\n3,\n", "a.csv: line 3, column 'y': empty cell (missing values are not supported)"),
-    ("x,y\n1,2\nNA,3\n", "a.csv: line 3, column 'x': 'NA' is a missing value (missing values are not supported)"),
+    ("x,y\n1,2\n3,\n", "a.csv: line 3, column 'y': empty cell (to allow missing values, use --missing)"),
+    ("x,y\n1,2\nNA,3\n", "a.csv: line 3, column 'x': 'NA' is a missing value (to allow missing values, use --missing)"),
     ("x,y\n1,2\n3,inf\n", "a.csv: line 3, column 'y': 'inf' is not a finite number"),
     ("x,y\n1,2\n3,1e400\n", "a.csv: line 3, column 'y': '1e400' is not a finite number"),
     ("x,y\n1,2\n3,4,5\n", "a.csv: line 3: 3 fields, but the header has 2"),
