@@ -93,6 +93,11 @@ class FitMissing(str, Enum):
     marginalize = "marginalize"
 
 
+class Engine(str, Enum):
+    memory = "memory"
+    dask = "dask"
+
+
 class PredictFormat(str, Enum):
     csv = "csv"
     jsonl = "jsonl"
@@ -274,7 +279,7 @@ def root(
 @app.command(epilog=EPILOG)
 def fit(
     ctx: typer.Context,
-    input: Input = "-",
+    inputs: Annotated[Optional[List[str]], typer.Argument(help="CSV file (.gz/.bz2/.xz/.zst ok), or - for stdin; with --engine dask, several files or a glob ('data/*.csv.gz').", show_default=False, metavar="[INPUT]...")] = None,
     components: Annotated[int, typer.Option("--components", "-k", help="Number of mixture components.")] = 1,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the model here (atomically); default stdout.")] = None,
     columns: Columns = None,
@@ -296,6 +301,8 @@ def fit(
     max_memory: MaxMemory = None,
     dtype: DtypeOption = Dtype.float64,
     weight_column: WeightColumn = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="memory (this machine, in or out of core) or dask (a Dask cluster; pip install 'gmmcli[dask]').")] = Engine.memory,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address (default $GMMCLI_SCHEDULER, else a local cluster).", metavar="ADDRESS")] = None,
     quiet: Quiet = False,
 ):
     """Fit a Gaussian mixture to a CSV file and write the model as JSON.
@@ -304,12 +311,13 @@ def fit(
     """
     from gmmcli import pipeline, render
 
-    refuse_terminal_stdin(ctx, input)
+    inputs = inputs or ["-"]
+    refuse_terminal_stdin(ctx, inputs[0])
     request = fit_request(
-        input, output, columns, no_header, delimiter, tabs, reg_covar, tol, max_iter, n_init, init, seed,
+        inputs[0], output, columns, no_header, delimiter, tabs, reg_covar, tol, max_iter, n_init, init, seed,
         no_standardize, max_memory, dtype, weight_column,
         n_components=components, covariance_type=covariance.value, init_model=init_model, strict=strict,
-        align_to=align_to, missing=missing.value,
+        align_to=align_to, missing=missing.value, engine=engine.value, inputs=tuple(inputs), scheduler=scheduler,
     )
     with FitProgress(not quiet, max_iter) as progress:
         result = pipeline.fit(request, on_iteration=progress.update)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
@@ -46,13 +47,22 @@ class TrainingData:
     has_missing: bool = False
     warnings: list = field(default_factory=list)
 
+    closer: Optional[object] = None
+
     def close(self) -> None:
         if self.spool_path:
             remove_spool(self.spool_path)
+        if self.closer is not None:
+            self.closer()
 
 
 def load_training_data(req: FitRequest, init_model: Optional[Model]) -> TrainingData:
-    """Parse the selected columns into memory, or spool them to disk under ``--max-memory``."""
+    """Parse the selected columns into memory, or spool them to disk under ``--max-memory``,
+    or onto a Dask cluster with ``--engine dask``."""
+    if req.engine == "dask":
+        return load_on_dask(req, init_model)
+    if len(req.inputs) > 1:
+        raise UsageError("several inputs (or a glob) need --engine dask")
     max_memory = req.max_memory or automatic_memory_limit(req.input)
     reader = CsvReader(req.input, req.fmt, block_bytes=_reader_block_bytes(max_memory))
     try:
@@ -75,6 +85,45 @@ def load_training_data(req: FitRequest, init_model: Optional[Model]) -> Training
             raise DataError(f"{reader.name}: no data rows")
         raise DataError(f"{reader.name}: {n} rows, fewer than the {req.n_components} components asked for")
     return data
+
+
+def load_on_dask(req, init_model: Optional[Model]) -> TrainingData:
+    """The training data as partitions on a Dask cluster (one file per partition)."""
+    from gmmcli.engines import dask_engine
+
+    dask_engine.require_dask()
+    if req.weight_column is not None or req.max_memory is not None:
+        raise UsageError("--engine dask does not take --weight-column or --max-memory")
+    paths = dask_engine.expand_inputs(req.inputs or (req.input,))
+    reader = CsvReader(paths[0], req.fmt)
+    try:
+        names, selected, notes = training_columns(req, reader, init_model)
+    finally:
+        reader.close()
+    client = dask_engine.connect(req.scheduler)
+    try:
+        engine, scaler, moments = dask_engine.load(
+            client, paths, req.fmt, tuple(reader.names), selected, req.standardize, names,
+            req.missing == "marginalize")
+    except BaseException:
+        _close_client(client)
+        raise
+    shift = np.zeros(len(names)) if scaler is not None else moments.mean * moments.unit
+    link = engine.dashboard_link
+    notes = list(notes) + ([f"note: Dask dashboard at {link}"] if link else [])
+    data = TrainingData(names, engine, scaler, shift, notes=tuple(notes), has_missing=req.missing == "marginalize",
+                        closer=partial(_close_client, client))
+    if engine.n_samples < req.n_components:
+        data.close()
+        raise DataError(f"{paths[0]}…: {engine.n_samples} rows, fewer than the {req.n_components} components asked for")
+    return data
+
+
+def _close_client(client) -> None:
+    cluster = getattr(client, "cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 def training_columns(req: FitRequest, reader: CsvReader, init_model: Optional[Model]):

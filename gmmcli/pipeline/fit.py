@@ -63,6 +63,9 @@ class FitRequest:
     align_to: Optional[str] = None
     weight_column: Optional[str] = None
     missing: str = "error"
+    engine: str = "memory"
+    inputs: tuple = ()
+    scheduler: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ def validate_fit_request(req: FitRequest) -> None:
         (req.init_model is None or req.n_init == 1, "--n-init cannot be combined with --init-model"),
         (req.dtype in ("float64", "float32"), f"--dtype must be float64 or float32 (got {req.dtype!r})"),
         (req.missing in ("error", "marginalize"), f"fit --missing must be error or marginalize (got {req.missing!r})"),
+        (req.engine in ("memory", "dask"), f"--engine must be memory or dask (got {req.engine!r})"),
         (req.max_memory is None or req.max_memory > 0, "--max-memory must be positive"),
     ]
     for ok, message in checks:

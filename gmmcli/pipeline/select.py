@@ -90,6 +90,7 @@ def validate_select_request(req: SelectRequest) -> None:
         (req.seeds >= 1, f"--seeds must be at least 1 (got {req.seeds})"),
         (req.jobs >= 1, f"--jobs must be at least 1 (got {req.jobs})"),
         (req.fit.init_model is None, "select does not take --init-model"),
+        (req.fit.engine == "memory", "select runs on the memory engine"),
         (req.fit.weight_column is None or not (req.holdout or req.cv),
          "--holdout and --cv do not take --weight-column"),
     ]

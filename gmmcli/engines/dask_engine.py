@@ -1,0 +1,180 @@
+"""The Dask engine: partitions parsed and standardized once on the workers, then one
+map + tree reduction of the same block functions per pass. No EM math lives here.
+
+Each input file is one partition, read on a worker by the same strict CSV reader as
+the local engines (so errors still name the file and line). Within a partition the
+work runs through :class:`~gmmcli.engines.memory.MemoryEngine`, block by block.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from gmmcli.engines.memory import MemoryEngine, choose_rows
+from gmmcli.errors import DataError, NoInputError, UsageError
+from gmmcli.io.csv_reader import CsvFormat, CsvReader
+from gmmcli.scaler import Scaler, block_moments, column_unit
+
+INSTALL_HINT = "the Dask engine needs dask and distributed: pip install 'gmmcli[dask]'"
+
+
+def require_dask():
+    try:
+        import dask  # noqa: F401
+        import distributed  # noqa: F401
+    except ImportError:
+        raise UsageError(INSTALL_HINT) from None
+
+
+def expand_inputs(inputs: Sequence[str]) -> list:
+    """Paths and globs ('data/*.csv.gz') → the files, in order; a glob matching nothing is an error."""
+    paths = []
+    for item in inputs:
+        if item == "-":
+            raise UsageError("the Dask engine reads files, not stdin")
+        if os.path.exists(item) or not glob.has_magic(item):
+            paths.append(item)
+            continue
+        matches = sorted(glob.glob(item))
+        if not matches:
+            raise NoInputError(f"{item}: no file matches")
+        paths.extend(matches)
+    return paths
+
+
+def connect(scheduler: Optional[str]):
+    """A distributed Client: to ``scheduler`` (or $GMMCLI_SCHEDULER), else a LocalCluster sized to the machine."""
+    require_dask()
+    from distributed import Client, LocalCluster
+
+    from gmmcli.parallel import default_threads
+
+    address = scheduler or os.environ.get("GMMCLI_SCHEDULER")
+    if address:
+        try:
+            return Client(address, timeout="10s")
+        except OSError as exc:
+            raise UsageError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+    cluster = LocalCluster(n_workers=default_threads(), threads_per_worker=1, processes=True,
+                           dashboard_address=":0", silence_logs=50)
+    return Client(cluster)
+
+
+# ---------------------------------------------------------------- worker-side functions
+def _load_partition(path: str, fmt: CsvFormat, names: tuple, selected: list, missing: bool):
+    reader = CsvReader(path, fmt)
+    try:
+        if tuple(reader.names) != tuple(names):
+            raise DataError(f"{reader.name}: columns {list(reader.names)} differ from the first file's {list(names)}")
+        blocks = [b.X for b in reader.blocks(selected, missing=missing)]
+    finally:
+        reader.close()
+    return np.concatenate(blocks) if blocks else np.empty((0, len(selected)))
+
+
+def _moments(X, unit):
+    return block_moments(X, unit) if len(X) else None
+
+
+def _peak(X):
+    return column_unit(X) if len(X) else None
+
+
+def _standardize(X, scaler: Optional[Scaler]):
+    return np.asfortranarray(X if scaler is None else scaler.transform(X))
+
+
+def _reduce_partition(X, fn):
+    return MemoryEngine(X, n_threads=1).reduce(fn) if len(X) else None
+
+
+def _map_partition(X, fn):
+    return MemoryEngine(X, n_threads=1).map_rows(fn) if len(X) else np.empty(0)
+
+
+def _add(a, b):
+    return b if a is None else a if b is None else a + b
+
+
+def _take(X, rows):
+    return X[rows]
+
+
+class DaskEngine:
+    """Training data partitioned over a Dask cluster.
+
+    Build with :func:`load`; ``reduce`` maps a block function over the partitions and
+    sums the partial statistics with a tree reduction on the cluster.
+    """
+
+    def __init__(self, client, partitions: list, sizes: list):
+        self.client = client
+        self.partitions = partitions
+        self.sizes = sizes
+        self.n_samples = int(sum(sizes))
+        self.sample_weight = None
+
+    def reduce(self, fn: Callable):
+        parts = self.client.map(_reduce_partition, self.partitions, fn=fn, pure=False)
+        while len(parts) > 1:  # pairwise tree: a fixed order, so results are reproducible
+            pairs = [self.client.submit(_add, parts[i], parts[i + 1], pure=False) for i in range(0, len(parts) - 1, 2)]
+            parts = pairs + ([parts[-1]] if len(parts) % 2 else [])
+        return parts[0].result()
+
+    def map_rows(self, fn: Callable) -> np.ndarray:
+        return np.concatenate(self.client.gather(self.client.map(_map_partition, self.partitions, fn=fn, pure=False)))
+
+    def sample_rows(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        picks = np.sort(choose_rows(self.n_samples, n, rng))
+        starts = np.concatenate([[0], np.cumsum(self.sizes)])
+        futures = []
+        for p, part in enumerate(self.partitions):
+            lo, hi = np.searchsorted(picks, [starts[p], starts[p + 1]])
+            if hi > lo:
+                futures.append(self.client.submit(_take, part, picks[lo:hi] - starts[p], pure=False))
+        rows = np.concatenate(self.client.gather(futures))
+        return rows[rng.permutation(len(rows))]
+
+    @property
+    def dashboard_link(self) -> Optional[str]:
+        return getattr(self.client, "dashboard_link", None)
+
+
+def load(client, paths: list, fmt: CsvFormat, names: tuple, selected: list, standardize: bool,
+         feature_names: list, missing: bool = False):
+    """Parse every file on the workers, fit the scaler from merged partition moments,
+    standardize in place and keep the partitions on the workers.
+
+    Returns
+    -------
+    engine : DaskEngine
+    scaler : Scaler or None
+    moments : ColumnMoments (of the raw data)
+    """
+    from distributed import wait
+
+    from gmmcli.scaler import scaler_from_moments
+
+    raw = client.map(_load_partition, paths, fmt=fmt, names=names, selected=selected, missing=missing, pure=False)
+    wait(raw)
+    for future, path in zip(raw, paths):
+        if future.status == "error":
+            exc = future.exception()
+            raise exc if isinstance(exc, (DataError, NoInputError)) else DataError(f"{path}: {exc}")
+    peaks = [p for p in client.gather(client.map(_peak, raw, pure=False)) if p is not None]
+    if not peaks:
+        raise DataError(f"{paths[0]}: no data rows")
+    unit = np.max(peaks, axis=0)
+    moments = None
+    for m in client.gather(client.map(_moments, raw, unit=unit, pure=False)):
+        if m is not None:
+            moments = m if moments is None else moments + m
+    scaler = scaler_from_moments(moments, feature_names) if standardize else None
+    partitions = client.map(_standardize, raw, scaler=scaler, pure=False)
+    sizes = client.gather(client.map(len, partitions, pure=False))
+    del raw
+    return DaskEngine(client, partitions, sizes), scaler, moments

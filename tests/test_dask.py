@@ -1,0 +1,100 @@
+"""The Dask engine: the same model as the memory engine, errors naming the file, a lost worker survived."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from gmmcli import pipeline
+from gmmcli.core.init import initialize
+from gmmcli.engines.memory import MemoryEngine
+from gmmcli.io.model_file import read_model
+from gmmcli.scaler import fit_scaler
+from tests.helpers import COVARIANCE_TYPES, blobs, write_csv, write_model
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0", silence_logs=50)
+    yield cluster
+    cluster.close()
+
+
+def split_files(folder, X, cuts):
+    paths = []
+    for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):
+        paths.append(str(write_csv(folder / f"part-{i}.csv", X[a:b], list("abcdefgh"[:X.shape[1]]))))
+    return paths
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_dask_equals_memory_from_the_same_start(tmp_path, rng, cluster, covariance_type):
+    X = blobs(rng, n=2000, d=3, k=3)
+    whole = str(write_csv(tmp_path / "whole.csv", X, ["a", "b", "c"]))
+    split_files(tmp_path, X, [0, 17, 900, 901, 1500, 2000])  # uneven partitions
+    scaler = fit_scaler(X, ["a", "b", "c"])
+    start = initialize(MemoryEngine(scaler.transform(X)), 3, covariance_type, "kmeans++", rng, 1e-6, np.zeros(3))
+    init = str(write_model(tmp_path / "init.json", start, ["a", "b", "c"], scaler=scaler))
+    common = dict(n_components=3, covariance_type=covariance_type, init_model=init, tol=0, max_iter=15)
+    memory = pipeline.fit(pipeline.FitRequest(input=whole, **common)).model
+    dask = pipeline.fit(pipeline.FitRequest(input="", inputs=(str(tmp_path / "part-*.csv"),), engine="dask",
+                                            scheduler=cluster.scheduler_address, **common)).model
+    for name in ("weights", "means", "covariances"):
+        np.testing.assert_allclose(getattr(dask.params, name), getattr(memory.params, name), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(dask.scaler.scale, memory.scaler.scale, rtol=1e-12)
+    assert dask.log_likelihood["total"] == pytest.approx(memory.log_likelihood["total"], rel=1e-9)
+
+
+def test_dask_error_names_the_file_and_line(tmp_path, rng, cluster, run):
+    X = blobs(rng, n=300, d=3)
+    split_files(tmp_path, X, [0, 100, 200, 300])
+    bad = tmp_path / "part-1.csv"
+    lines = bad.read_text().splitlines()
+    lines[5] = "1,oops,3"
+    bad.write_text("\n".join(lines) + "\n")
+    res = run("fit", str(tmp_path / "part-*.csv"), "-k", 2, "--engine", "dask", "--scheduler",
+              cluster.scheduler_address, "-o", tmp_path / "m.json")
+    assert res.code == 65
+    assert res.err == f"gmmcli: error: {bad}: line 6, column 'b': 'oops' is not a number\n"
+    assert not (tmp_path / "m.json").exists()
+
+
+def test_glob_matching_nothing_and_several_inputs_without_dask(tmp_path, run):
+    res = run("fit", str(tmp_path / "none-*.csv"), "-k", 2, "--engine", "dask")
+    assert (res.code, res.err) == (66, f"gmmcli: error: {tmp_path}/none-*.csv: no file matches\n")
+    res = run("fit", "a.csv", "b.csv", "-k", 2)
+    assert (res.code, res.err) == (2, "gmmcli: error: several inputs (or a glob) need --engine dask\n")
+
+
+def test_missing_dask_gives_the_install_hint(monkeypatch, run, tmp_path):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    res = run("fit", "x.csv", "-k", 2, "--engine", "dask")
+    assert (res.code, res.err) == (2, "gmmcli: error: the Dask engine needs dask and distributed: "
+                                      "pip install 'gmmcli[dask]'\n")
+
+
+def test_a_killed_worker_is_survived(tmp_path, rng, cluster):
+    X = blobs(rng, n=60_000, d=4, k=5)
+    split_files(tmp_path, X, list(range(0, 60_001, 10_000)))
+    client = distributed.Client(cluster)
+    out = tmp_path / "m.json"
+    cmd = [sys.executable, "-m", "gmmcli", "fit", str(tmp_path / "part-*.csv"), "-k", "12", "--engine", "dask",
+           "--scheduler", cluster.scheduler_address, "--tol", "0", "--max-iter", "150", "-o", str(out), "-q"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE)
+    time.sleep(6)
+    pids = list(client.run(os.getpid).values())
+    os.kill(pids[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    client.close()
+    # either Dask recomputed the lost partitions and the fit finished, or it failed cleanly
+    if proc.returncode == 0:
+        assert read_model(str(out)).n_iter == 150
+    else:
+        assert err.count(b"\n") == 1 and err.startswith(b"gmmcli: error: ") and proc.returncode != 70, err
