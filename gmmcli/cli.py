@@ -147,13 +147,13 @@ WeightColumn = Annotated[Optional[str], typer.Option("--weight-column", "-w", he
 DtypeOption = Annotated[Dtype, typer.Option("--dtype", help="Working precision of EM (float32: faster and half the memory; statistics are still summed in float64).")]
 
 
-def csv_format(delimiter: str, tabs: bool, no_header: bool):
+def csv_format(delimiter: str, tabs: bool, no_header: Optional[bool]):
     from gmmcli.io.csv_reader import CsvFormat
 
     delimiter = "\t" if tabs or delimiter in ("\\t", "tab") else delimiter
     if len(delimiter) != 1 or delimiter in "\r\n\"":
         raise UsageError(f"--delimiter must be one character other than a quote or newline (got {delimiter!r})")
-    return CsvFormat(delimiter=delimiter, has_header=not no_header)
+    return CsvFormat(delimiter=delimiter, has_header=None if no_header is None else not no_header)
 
 
 def memory_size(text: Optional[str]) -> Optional[int]:
@@ -408,8 +408,8 @@ def select(
 def predict(
     ctx: typer.Context,
     model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.")],
-    input: Input = "-",
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write here (atomically); default stdout.")] = None,
+    inputs: Annotated[Optional[List[str]], typer.Argument(help="CSV file, or - for stdin; with --engine dask, several files or a glob.", show_default=False, metavar="[INPUT]...")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write here (atomically); default stdout. With --engine dask, a pattern such as 'out/part-*.csv' (one part per input, in order).")] = None,
     keep: Annotated[Optional[str], typer.Option("--keep", help="Input columns to pass through first (e.g. an id).")] = None,
     emit: Annotated[str, typer.Option("--emit", help="Which outputs, comma-separated: prob,label,log_likelihood,uncertainty.")] = "prob,label,log_likelihood,uncertainty",
     output_format: Annotated[PredictFormat, typer.Option("--format", help="Output format.")] = PredictFormat.csv,
@@ -419,6 +419,8 @@ def predict(
     explain: Annotated[Optional[int], typer.Option("--explain", help="Instead of predictions, explain data row N (1-based) in four layers.")] = None,
     missing: Annotated[PredictMissing, typer.Option("--missing", help="Rows with empty or NA cells: error, drop them, or marginalize (score them on their observed cells).")] = PredictMissing.error,
     outlier_quantile: Annotated[Optional[float], typer.Option("--outlier-quantile", help="Add an 'outlier' column: 1 when the row's log-likelihood is below this quantile of the training rows' (e.g. 0.001).", metavar="Q")] = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="memory (stream on this machine) or dask (one output part per input file, on a Dask cluster).")] = Engine.memory,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address (default $GMMCLI_SCHEDULER, else a local cluster).", metavar="ADDRESS")] = None,
     quiet: Quiet = False,
 ):
     """Write per-row component probabilities for a CSV file under a model.
@@ -431,16 +433,11 @@ def predict(
     from gmmcli import pipeline, render
     from gmmcli.io.predictions import OUTPUT_FIELDS
 
-    refuse_terminal_stdin(ctx, input)
-    fmt = None
-    if no_header is not None or delimiter != "," or tabs:
-        fmt = csv_format(delimiter, tabs, bool(no_header))
-        if no_header is None:
-            fmt = None if fmt.delimiter == "," else fmt
-    if fmt is None and (delimiter != "," or tabs):
-        fmt = csv_format(delimiter, tabs, False)
+    inputs = inputs or ["-"]
+    refuse_terminal_stdin(ctx, inputs[0])
+    fmt = csv_format(delimiter, tabs, no_header)  # has_header None: as the model's training data
     if explain is not None:
-        text = render.render_explanation(pipeline.explain(model, input, explain, fmt))
+        text = render.render_explanation(pipeline.explain(model, inputs[0], explain, fmt))
         write_stdout(text.encode())
         return
     fields = tuple(f.strip() for f in emit.split(",") if f.strip())
@@ -448,10 +445,15 @@ def predict(
     if unknown or not fields:
         raise UsageError(f"--emit takes a list of {', '.join(OUTPUT_FIELDS)} (got {emit!r})")
     request = pipeline.PredictRequest(
-        model=model, input=input, output=output, fmt=fmt, keep=keep, fields=fields,
+        model=model, input=inputs[0], output=output, fmt=fmt, keep=keep, fields=fields,
         output_format=output_format.value, outlier_quantile=outlier_quantile, missing=missing.value,
     )
-    result = pipeline.predict(request, write_stdout)
+    if engine is Engine.dask:
+        result = pipeline.predict_on_dask(request, tuple(inputs), scheduler)
+    elif len(inputs) > 1:
+        raise UsageError("several inputs (or a glob) need --engine dask")
+    else:
+        result = pipeline.predict(request, write_stdout)
     if not quiet and stderr_is_terminal() and output:
         say(f"gmmcli: wrote {result.n_rows} rows to {output} in {result.seconds:.2f} s")
 

@@ -98,3 +98,30 @@ def test_a_killed_worker_is_survived(tmp_path, rng, cluster):
         assert read_model(str(out)).n_iter == 150
     else:
         assert err.count(b"\n") == 1 and err.startswith(b"gmmcli: error: ") and proc.returncode != 70, err
+
+
+def test_dask_predict_writes_one_part_per_file_in_order(tmp_path, rng, cluster, run):
+    X = blobs(rng, n=500, d=3)
+    paths = split_files(tmp_path, X, [0, 50, 320, 500])
+    model = tmp_path / "m.json"
+    assert run("fit", paths[1], "-k", 2, "-o", model, "-q").code == 0
+    (tmp_path / "out").mkdir()
+    res = run("predict", model, str(tmp_path / "part-*.csv"), "--engine", "dask", "--scheduler",
+              cluster.scheduler_address, "-o", str(tmp_path / "out" / "p-*.csv"))
+    assert res.code == 0, res.err
+    for i, path in enumerate(paths):
+        local = run("predict", model, path)
+        assert (tmp_path / "out" / f"p-{i:05d}.csv").read_bytes() == local.out
+
+
+def test_dask_predict_failure_removes_its_parts(tmp_path, rng, cluster, run):
+    X = blobs(rng, n=300, d=3)
+    paths = split_files(tmp_path, X, [0, 100, 200, 300])
+    model = tmp_path / "m.json"
+    assert run("fit", paths[0], "-k", 2, "-o", model, "-q").code == 0
+    with open(paths[2], "a") as f:
+        f.write("1,2\n")
+    res = run("predict", model, *paths, "--engine", "dask", "--scheduler", cluster.scheduler_address,
+              "-o", str(tmp_path / "p-*.csv"))
+    assert res.code == 65 and res.err == f"gmmcli: error: {paths[2]}: line 102: 2 fields, but the header has 3\n"
+    assert not list(tmp_path.glob("p-*.csv"))

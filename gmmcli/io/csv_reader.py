@@ -36,10 +36,11 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 @dataclass(frozen=True)
 class CsvFormat:
-    """How to read the file: delimiter and whether the first record is a header."""
+    """How to read the file: delimiter and whether the first record is a header
+    (None: not decided yet, e.g. predict follows the model's training data)."""
 
     delimiter: str = ","
-    has_header: bool = True
+    has_header: Optional[bool] = True
 
 
 @dataclass(frozen=True)

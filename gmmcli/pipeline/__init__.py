@@ -11,12 +11,13 @@ from gmmcli.pipeline.fit import (
 )
 from gmmcli.pipeline.sample import SampleRequest, sample
 from gmmcli.pipeline.predict import (
-    PREDICT_BLOCK_BYTES, Explanation, PredictRequest, PredictResult, explain, open_for_model, predict, trace,
+    PREDICT_BLOCK_BYTES, Explanation, PredictRequest, PredictResult, explain, open_for_model, predict,
+    predict_on_dask, trace,
 )
 
 __all__ = [
     "TrainingData", "load_training_data", "refuse_overwriting_input", "FitRequest", "FitResult", "Restart",
     "build_model", "choose_restart", "fit", "run_restarts", "validate_fit_request", "PREDICT_BLOCK_BYTES",
     "Explanation", "PredictRequest", "PredictResult", "explain", "open_for_model", "predict", "trace",
-    "SampleRequest", "sample",
+    "SampleRequest", "sample", "predict_on_dask",
 ]

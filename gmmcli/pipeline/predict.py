@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Callable, Optional
 
@@ -13,7 +14,7 @@ from gmmcli.core.missing import score_rows_missing
 from gmmcli.core.stats import (
     LOWEST, estimate_weighted_log_prob, score_rows,
 )
-from gmmcli.errors import UsageError
+from gmmcli.errors import OutputError, UsageError
 from gmmcli.io.atomic import AtomicFile
 from gmmcli.io.csv_reader import CsvFormat, CsvReader, resolve_columns
 from gmmcli.io.model_file import Model, read_model
@@ -52,7 +53,9 @@ class PredictResult:
 def open_for_model(model: Model, input_path: str, fmt: Optional[CsvFormat], keep_spec: Optional[str],
                    block_bytes: int = PREDICT_BLOCK_BYTES):
     """A reader of ``input_path`` and the indices of the model's and the kept columns."""
-    fmt = fmt or CsvFormat(has_header=model.has_header)
+    fmt = fmt or CsvFormat()
+    if fmt.has_header is None:
+        fmt = CsvFormat(fmt.delimiter, model.has_header)
     reader = CsvReader(input_path, fmt, block_bytes=block_bytes)
     try:
         selected = model_columns(reader, model)
@@ -180,3 +183,43 @@ def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat]
 def trace(model_path: str) -> Model:
     """The model whose log-likelihood history ``gmmcli trace`` shows."""
     return read_model(model_path)
+
+
+def _predict_part(path: str, output: str, request: PredictRequest) -> int:
+    """One input file → one output part (runs on a Dask worker)."""
+    return predict(replace(request, input=path, output=output), sink=None).n_rows
+
+
+def predict_on_dask(req: PredictRequest, inputs: tuple, scheduler: Optional[str]) -> PredictResult:
+    """Predict every input file on a Dask cluster, one output part per file, in input order.
+
+    ``req.output`` is a pattern whose ``*`` becomes the part number (00000, 00001, …). Every
+    part is written atomically; if any file fails, the parts this run wrote are removed.
+    """
+    from gmmcli.engines import dask_engine
+
+    started = time.perf_counter()
+    dask_engine.require_dask()
+    if not req.output or req.output.count("*") != 1:
+        raise UsageError("with --engine dask, -o takes a pattern with one '*', such as 'out/part-*.csv'")
+    paths = dask_engine.expand_inputs(inputs)
+    outputs = [req.output.replace("*", f"{i:05d}") for i in range(len(paths))]
+    folder = os.path.dirname(os.path.abspath(outputs[0]))
+    if not os.path.isdir(folder):
+        raise OutputError(f"{req.output}: folder {folder} does not exist")
+    read_model(req.model)  # a bad model fails here, once, before any work
+    existed = {o for o in outputs if os.path.exists(o)}
+    client = dask_engine.connect(scheduler)
+    try:
+        futures = client.map(_predict_part, paths, outputs, request=req, pure=False)
+        n_rows = sum(client.gather(futures))
+    except BaseException:
+        for o in outputs:
+            if o not in existed and os.path.exists(o):
+                os.unlink(o)
+        raise
+    finally:
+        from gmmcli.pipeline.data import _close_client
+
+        _close_client(client)
+    return PredictResult(n_rows, time.perf_counter() - started)
