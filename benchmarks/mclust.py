@@ -56,7 +56,7 @@ def compare(max_k: int = 9, n_init: int = 10) -> list:
         return ["Skipped: Rscript with mclust is not installed (apt-get install r-base-core r-cran-mclust)."]
     lines = [f"`gmmcli select --no-standardize --n-init {n_init} --tol 1e-8` against mclust "
              f"{_mclust_version()} (`Mclust(X, G, modelNames)`, its default hierarchical initialisation), "
-             "best log-likelihood per cell, k = 1..9. A cell *matches* when gmmcli's log-likelihood is within "
+             f"best log-likelihood per cell, k = 1..{max_k}. A cell *matches* when gmmcli's log-likelihood is within "
              "1e-4 of mclust's, *beats* when higher, *loses* when lower.", "",
              "| data | model | matches | beats | loses | mclust failed | largest loss |", "| --- | --- | --- | --- | --- | --- | --- |"]
     totals = [0, 0, 0, 0]

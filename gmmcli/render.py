@@ -193,7 +193,7 @@ def select_csv(rows: list) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(SELECT_COLUMNS)
     for row in rows:
-        writer.writerow(["" if row[c] is None else repr(row[c]) if isinstance(row[c], float) else row[c]
+        writer.writerow(["" if row[c] is None else repr(float(row[c])) if isinstance(row[c], float) else row[c]
                          for c in SELECT_COLUMNS])
     return buf.getvalue()
 

@@ -125,3 +125,15 @@ def test_dask_predict_failure_removes_its_parts(tmp_path, rng, cluster, run):
               "-o", str(tmp_path / "p-*.csv"))
     assert res.code == 65 and res.err == f"gmmcli: error: {paths[2]}: line 102: 2 fields, but the header has 3\n"
     assert not list(tmp_path.glob("p-*.csv"))
+
+
+def test_more_partitions_than_the_tree_fan_in(tmp_path, rng, cluster):
+    X = blobs(rng, n=1100, d=3, k=3)
+    whole = str(write_csv(tmp_path / "whole.csv", X, ["a", "b", "c"]))
+    split_files(tmp_path, X, list(range(0, 1101, 100)))  # 11 partitions: two tree levels
+    common = dict(n_components=3, tol=0, max_iter=5, seed=3)
+    memory = pipeline.fit(pipeline.FitRequest(input=whole, **common)).model
+    dask = pipeline.fit(pipeline.FitRequest(input="", inputs=(str(tmp_path / "part-*.csv"),), engine="dask",
+                                            scheduler=cluster.scheduler_address, **common)).model
+    assert dask.n_samples == 1100
+    assert dask.log_likelihood["total"] == pytest.approx(memory.log_likelihood["total"], rel=1e-6)

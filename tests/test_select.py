@@ -111,6 +111,7 @@ def test_cli_select_writes_the_chosen_model_and_a_table(tmp_path, run):
     lines = res.out.decode().splitlines()
     assert lines[0].startswith("k,covariance_type,log_likelihood,n_parameters,bic,aic,icl")
     assert len(lines) == 1 + 8
+    assert float(lines[1].split(",")[2]) < 0 and "np." not in res.out.decode()
     model = read_model(str(out))
     assert model.n_components == 3 and model.params.covariance_type == "full"
     assert model.selection["criterion"] == "bic" and len(model.selection["rows"]) == 8

@@ -19,6 +19,7 @@ from gmmcli.errors import DataError, NoInputError, UsageError
 from gmmcli.io.csv_reader import CsvFormat, CsvReader
 from gmmcli.scaler import Scaler, block_moments, column_unit
 
+TREE_FAN_IN = 8
 INSTALL_HINT = "the Dask engine needs dask and distributed: pip install 'gmmcli[dask]'"
 
 
@@ -96,8 +97,13 @@ def _map_partition(X, fn):
     return MemoryEngine(X, n_threads=1).map_rows(fn) if len(X) else np.empty(0)
 
 
-def _add(a, b):
-    return b if a is None else a if b is None else a + b
+def _sum(*parts):
+    """Σ of partial statistics in order (empty partitions give None)."""
+    total = None
+    for part in parts:
+        if part is not None:
+            total = part if total is None else total + part
+    return total
 
 
 def _take(X, rows):
@@ -119,11 +125,17 @@ class DaskEngine:
         self.sample_weight = None
 
     def reduce(self, fn: Callable):
+        """Σ over partitions of the block function's statistics.
+
+        A tree reduction with fan-in 8 on the cluster, then the last ≤ 8 partial sums are
+        gathered and added here; each level costs a scheduler round trip, so small
+        clusters pay one. The order of additions is fixed: results are reproducible.
+        """
         parts = self.client.map(_reduce_partition, self.partitions, fn=fn, pure=False)
-        while len(parts) > 1:  # pairwise tree: a fixed order, so results are reproducible
-            pairs = [self.client.submit(_add, parts[i], parts[i + 1], pure=False) for i in range(0, len(parts) - 1, 2)]
-            parts = pairs + ([parts[-1]] if len(parts) % 2 else [])
-        return parts[0].result()
+        while len(parts) > TREE_FAN_IN:
+            parts = [self.client.submit(_sum, *parts[i:i + TREE_FAN_IN], pure=False)
+                     for i in range(0, len(parts), TREE_FAN_IN)]
+        return _sum(*self.client.gather(parts))
 
     def map_rows(self, fn: Callable) -> np.ndarray:
         return np.concatenate(self.client.gather(self.client.map(_map_partition, self.partitions, fn=fn, pure=False)))

@@ -279,10 +279,10 @@ def build_model(req: FitRequest, data: TrainingData, runs, order=None):
     log_scale = np.zeros(len(names)) if scaler is None else np.log(scaler.scale)
     if data.has_missing:  # a row's Jacobian counts only its observed cells
         row_ll = engine.map_rows(partial(row_log_likelihood_missing, params=params, log_scale=log_scale))
-        jacobian_total = engine.reduce(partial(jacobian_block, log_scale=log_scale))
+        jacobian_total = float(engine.reduce(partial(jacobian_block, log_scale=log_scale)))
     else:
         row_ll = engine.map_rows(partial(row_log_likelihood, params=params)) - log_scale.sum()
-        jacobian_total = -n * log_scale.sum()
+        jacobian_total = float(-n * log_scale.sum())
     total = result.final_log_likelihood
     nk = np.sort(result.statistics.nk)
     dead = int((nk < DEAD_COMPONENT_ROWS).sum())
