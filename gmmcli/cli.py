@@ -63,57 +63,20 @@ class Terminated(BaseException):
 
 
 # ---------------------------------------------------------------- shared options
-class Covariance(str, Enum):
-    full = "full"
-    tied = "tied"
-    diag = "diag"
-    spherical = "spherical"
+def choices(name: str, values) -> type:
+    """A str Enum of the option values (typer shows and checks them)."""
+    return Enum(name, {v.replace("++", "_pp").replace("-", "_"): v for v in values}, type=str)
 
 
-class Init(str, Enum):
-    kmeans_pp = "kmeans++"
-    kmeans = "kmeans"
-    random = "random"
-    random_from_data = "random-from-data"
-
-
-class Dtype(str, Enum):
-    float64 = "float64"
-    float32 = "float32"
-
-
-class PredictMissing(str, Enum):
-    error = "error"
-    drop = "drop"
-    marginalize = "marginalize"
-
-
-class FitMissing(str, Enum):
-    error = "error"
-    marginalize = "marginalize"
-
-
-class Engine(str, Enum):
-    memory = "memory"
-    dask = "dask"
-
-
-class PredictFormat(str, Enum):
-    csv = "csv"
-    jsonl = "jsonl"
-
-
-class Criterion(str, Enum):
-    bic = "bic"
-    aic = "aic"
-    icl = "icl"
-    holdout = "holdout"
-
-
-class TraceFormat(str, Enum):
-    table = "table"
-    csv = "csv"
-    json = "json"
+Covariance = choices("Covariance", ("full", "tied", "diag", "spherical"))
+Init = choices("Init", ("kmeans++", "kmeans", "random", "random-from-data"))
+Dtype = choices("Dtype", ("float64", "float32"))
+PredictMissing = choices("PredictMissing", ("error", "drop", "marginalize"))
+FitMissing = choices("FitMissing", ("error", "marginalize"))
+Engine = choices("Engine", ("memory", "dask"))
+PredictFormat = choices("PredictFormat", ("csv", "jsonl"))
+Criterion = choices("Criterion", ("bic", "aic", "icl", "holdout"))
+TraceFormat = choices("TraceFormat", ("table", "csv", "json"))
 
 
 Input = Annotated[str, typer.Argument(help="CSV file (.gz/.bz2/.xz/.zst ok), or - for stdin.", show_default=True)]
@@ -279,7 +242,7 @@ def root(
 @app.command(epilog=EPILOG)
 def fit(
     ctx: typer.Context,
-    inputs: Annotated[Optional[List[str]], typer.Argument(help="CSV file (.gz/.bz2/.xz/.zst ok), or - for stdin; with --engine dask, several files or a glob ('data/*.csv.gz').", show_default=False, metavar="[INPUT]...")] = None,
+    inputs: Annotated[Optional[List[str]], typer.Argument(help="CSV file (.gz/.bz2/.xz/.zst ok), or - for stdin; with --engine dask, several files or a glob ('data/*.csv.gz').", show_default=False, metavar="INPUT")] = None,
     components: Annotated[int, typer.Option("--components", "-k", help="Number of mixture components.")] = 1,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the model here (atomically); default stdout.")] = None,
     columns: Columns = None,
@@ -407,8 +370,8 @@ def select(
 @app.command(epilog=EPILOG)
 def predict(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.")],
-    inputs: Annotated[Optional[List[str]], typer.Argument(help="CSV file, or - for stdin; with --engine dask, several files or a glob.", show_default=False, metavar="[INPUT]...")] = None,
+    model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.", metavar="MODEL")],
+    inputs: Annotated[Optional[List[str]], typer.Argument(help="CSV file, or - for stdin; with --engine dask, several files or a glob.", show_default=False, metavar="INPUT")] = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write here (atomically); default stdout. With --engine dask, a pattern such as 'out/part-*.csv' (one part per input, in order).")] = None,
     keep: Annotated[Optional[str], typer.Option("--keep", help="Input columns to pass through first (e.g. an id).")] = None,
     emit: Annotated[str, typer.Option("--emit", help="Which outputs, comma-separated: prob,label,log_likelihood,uncertainty.")] = "prob,label,log_likelihood,uncertainty",
@@ -460,7 +423,7 @@ def predict(
 
 @app.command(epilog=EPILOG)
 def sample(
-    model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.")],
+    model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.", metavar="MODEL")],
     n_samples: Annotated[int, typer.Option("-n", "--n-samples", help="How many rows to draw.")] = 100,
     seed: Seed = 0,
     labels: Annotated[bool, typer.Option("--labels", help="Add a 'component' column: which component drew the row.")] = False,
@@ -477,7 +440,7 @@ def sample(
 
 @app.command(epilog=EPILOG)
 def trace(
-    model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.")],
+    model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.", metavar="MODEL")],
     all_restarts: Annotated[bool, typer.Option("--all", help="Every restart, not only the chosen one.")] = False,
     output_format: Annotated[Optional[TraceFormat], typer.Option("--format", help="table (default on a terminal), csv (default when piped) or json.", show_default=False)] = None,
 ):

@@ -11,7 +11,8 @@ import errno
 import os
 import stat
 import tempfile
-from typing import BinaryIO
+from contextlib import contextmanager
+from typing import BinaryIO, Iterator, Optional
 
 from gmmcli.errors import OutputError, WriteError
 
@@ -103,3 +104,19 @@ class AtomicFile:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             self.discard()
+
+
+@contextmanager
+def output_file(path: Optional[str]) -> Iterator[Optional[AtomicFile]]:
+    """An :class:`AtomicFile` for ``path`` (or None when there is no path), opened now,
+    committed when the block succeeds and discarded when it raises (Ctrl-C included)."""
+    if not path:
+        yield None
+        return
+    out = AtomicFile(path)
+    try:
+        yield out
+    except BaseException:
+        out.discard()
+        raise
+    out.commit()

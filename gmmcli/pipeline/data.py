@@ -13,7 +13,7 @@ import numpy as np
 if TYPE_CHECKING:
     from gmmcli.pipeline.fit import FitRequest
 
-from gmmcli.core.params import GaussianMixtureParams, rescale_params
+from gmmcli.core.params import GaussianMixtureParams
 from gmmcli.engines.memory import MemoryEngine
 from gmmcli.engines.spool import (
     SpoolEngine, SpoolWriter, available_memory, block_rows_for, remove as remove_spool,
@@ -21,6 +21,7 @@ from gmmcli.engines.spool import (
 from gmmcli.errors import DataError, UsageError
 from gmmcli.io.csv_reader import DEFAULT_BLOCK_BYTES, CsvReader, resolve_columns
 from gmmcli.io.model_file import Model
+from gmmcli.pipeline.compare import in_space_of
 from gmmcli.io.source import STDIN
 from gmmcli.parallel import default_threads
 from gmmcli.scaler import Scaler, block_moments, column_unit, fit_scaler, scaler_from_moments
@@ -282,11 +283,6 @@ def warm_start(model: Model, scaler: Optional[Scaler], covariance_type: str) -> 
             f"--init-model has covariance type {model.params.covariance_type!r}, "
             f"but --covariance is {covariance_type!r}"
         )
-    d = model.params.n_features
-    old = model.scaler or Scaler(np.zeros(d), np.ones(d))
-    new = scaler or Scaler(np.zeros(d), np.ones(d))
-    if np.array_equal(old.mean, new.mean) and np.array_equal(old.scale, new.scale):
-        return model.params
-    return rescale_params(model.params, old.scale / new.scale, (old.mean - new.mean) / new.scale)
+    return in_space_of(model, scaler)
 
 

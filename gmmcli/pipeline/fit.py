@@ -22,7 +22,7 @@ from gmmcli.core.stats import (
     block_statistics, row_log_likelihood,
 )
 from gmmcli.errors import ConvergenceError, NumericalError, UsageError
-from gmmcli.io.atomic import AtomicFile
+from gmmcli.io.atomic import output_file
 from gmmcli.io.csv_reader import CsvFormat
 from gmmcli.io.model_file import Model, dumps_model, read_model
 from gmmcli.io.source import STDIN
@@ -108,27 +108,22 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
     started = time.perf_counter()
     validate_fit_request(req)
     refuse_overwriting_input(req.input, req.output)
-    out = AtomicFile(req.output) if req.output else None
     data = None
     try:
-        init_model = read_model(req.init_model) if req.init_model else None
-        align_model = read_model(req.align_to) if req.align_to else None
-        data = load_training_data(req, init_model)
-        start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
-        runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing)
-        model, more_notes = build_model(req, data, runs, order=component_order(req, data, align_model, start))
-        model, compare_notes = compare_with_earlier(model, data, init_model, align_model)
-        more_notes += compare_notes
-        if req.strict:
-            enforce_strict(req, model)
-        document = dumps_model(model)
-        if out is not None:
-            out.write(document)
-            out.commit()
-    except BaseException:
-        if out is not None:
-            out.discard()
-        raise
+        with output_file(req.output) as out:
+            init_model = read_model(req.init_model) if req.init_model else None
+            align_model = read_model(req.align_to) if req.align_to else None
+            data = load_training_data(req, init_model)
+            start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
+            runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing)
+            model, more_notes = build_model(req, data, runs, order=component_order(req, data, align_model, start))
+            model, compare_notes = compare_with_earlier(model, data, init_model, align_model)
+            more_notes += compare_notes
+            if req.strict:
+                enforce_strict(req, model)
+            document = dumps_model(model)
+            if out is not None:
+                out.write(document)
     finally:
         if data is not None:
             data.close()

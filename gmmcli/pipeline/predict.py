@@ -15,7 +15,7 @@ from gmmcli.core.stats import (
     LOWEST, estimate_weighted_log_prob, score_rows,
 )
 from gmmcli.errors import OutputError, UsageError
-from gmmcli.io.atomic import AtomicFile
+from gmmcli.io.atomic import output_file
 from gmmcli.io.csv_reader import CsvFormat, CsvReader, resolve_columns
 from gmmcli.io.model_file import Model, read_model
 from gmmcli.io.predictions import OUTPUT_FIELDS, PredictionWriter
@@ -106,8 +106,7 @@ def predict(req: PredictRequest, sink: Callable[[bytes], None]) -> PredictResult
     """Stream per-row probabilities of ``req.input`` under the model to ``sink`` (or ``req.output``)."""
     started = time.perf_counter()
     refuse_overwriting_input(req.input, req.output)
-    out = AtomicFile(req.output) if req.output else None
-    try:
+    with output_file(req.output) as out:
         model = read_model(req.model)
         reader, selected, keep = open_for_model(model, req.input, req.fmt, req.keep, req.block_bytes)
         threshold = None if req.outlier_quantile is None else outlier_threshold(model, req.outlier_quantile)
@@ -124,12 +123,6 @@ def predict(req: PredictRequest, sink: Callable[[bytes], None]) -> PredictResult
                 n_rows += n
         finally:
             reader.close()
-        if out is not None:
-            out.commit()
-    except BaseException:
-        if out is not None:
-            out.discard()
-        raise
     return PredictResult(n_rows, time.perf_counter() - started)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 
 from gmmcli.core.sampling import sample as draw
 from gmmcli.errors import UsageError
-from gmmcli.io.atomic import AtomicFile
+from gmmcli.io.atomic import output_file
 from gmmcli.io.model_file import read_model
 from gmmcli.io.predictions import csv_header, csv_rows
 
@@ -34,9 +34,8 @@ def sample(req: SampleRequest, sink: Callable[[bytes], None]) -> int:
         raise UsageError(f"-n must be >= 0 (got {req.n_samples})")
     if req.seed < 0:
         raise UsageError(f"--seed must be >= 0 (got {req.seed})")
-    out = AtomicFile(req.output) if req.output else None
-    write = out.write if out else sink
-    try:
+    with output_file(req.output) as out:
+        write = out.write if out else sink
         model = read_model(req.model)
         names = list(model.feature_names) + (["component"] if req.labels else [])
         if model.has_header:
@@ -50,10 +49,4 @@ def sample(req: SampleRequest, sink: Callable[[bytes], None]) -> int:
             columns = [X[:, j] for j in range(X.shape[1])] + ([labels.astype(np.int64)] if req.labels else [])
             write(csv_rows(names, columns))
             done += n
-        if out is not None:
-            out.commit()
-    except BaseException:
-        if out is not None:
-            out.discard()
-        raise
     return req.n_samples

@@ -17,7 +17,7 @@ from gmmcli.core.params import n_parameters
 from gmmcli.core.stats import row_log_likelihood
 from gmmcli.engines.memory import MemoryEngine
 from gmmcli.errors import NumericalError, UsageError
-from gmmcli.io.atomic import AtomicFile
+from gmmcli.io.atomic import output_file
 from gmmcli.io.model_file import Model, dumps_model
 from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input
 from gmmcli.pipeline.fit import FitRequest, build_model, run_restarts, validate_fit_request
@@ -112,35 +112,29 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
     started = time.perf_counter()
     validate_select_request(req)
     refuse_overwriting_input(req.fit.input, req.fit.output)
-    out = AtomicFile(req.fit.output) if req.fit.output else None
     data = None
     try:
-        data = load_training_data(replace(req.fit, n_components=max(req.components)), None)
-        tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds)
-                 for cov in req.covariance_types for k in req.components]
-        _DATA = data
-        cells = list(_run_cells(req, tasks, on_cell))
-        per_seed = len(tasks) // req.seeds
-        main = cells[:per_seed]
-        best = _choose(main, req.criterion)
-        if best is None:
-            raise NumericalError("every cell of the grid failed; see the table with --format csv")
-        wins = _count_wins(cells, per_seed, req.criterion)
-        chosen = main[best].model
-        model = replace(chosen, selection={
-            "criterion": req.criterion, "components": list(req.components),
-            "covariance_types": list(req.covariance_types), "seeds": req.seeds,
-            "holdout": req.holdout, "cv": req.cv,
-            "rows": [_json_row(c) for c in main],
-        })
-        document = dumps_model(model)
-        if out is not None:
-            out.write(document)
-            out.commit()
-    except BaseException:
-        if out is not None:
-            out.discard()
-        raise
+        with output_file(req.fit.output) as out:
+            data = load_training_data(replace(req.fit, n_components=max(req.components)), None)
+            tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds)
+                     for cov in req.covariance_types for k in req.components]
+            _DATA = data
+            cells = list(_run_cells(req, tasks, on_cell))
+            per_seed = len(tasks) // req.seeds
+            main = cells[:per_seed]
+            best = _choose(main, req.criterion)
+            if best is None:
+                raise NumericalError("every cell of the grid failed; see the table with --format csv")
+            wins = _count_wins(cells, per_seed, req.criterion)
+            model = replace(main[best].model, selection={
+                "criterion": req.criterion, "components": list(req.components),
+                "covariance_types": list(req.covariance_types), "seeds": req.seeds,
+                "holdout": req.holdout, "cv": req.cv,
+                "rows": [_json_row(c) for c in main],
+            })
+            document = dumps_model(model)
+            if out is not None:
+                out.write(document)
     finally:
         _DATA = None
         if data is not None:
