@@ -529,4 +529,11 @@ def main() -> None:
     except BrokenPipeError:
         _quiet_stdout()
         code = EXIT_BROKEN_PIPE
-    sys.exit(code)
+    try:
+        sys.stderr.flush()
+    except OSError:
+        pass
+    # Leave without interpreter finalization: native thread pools (Arrow's, OpenBLAS's)
+    # torn down at exit can abort the process after all work is done (apache/arrow#34314).
+    # Every file and temp file is already closed or removed by now.
+    os._exit(code)

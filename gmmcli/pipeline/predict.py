@@ -154,6 +154,7 @@ def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat]
         for block in reader.blocks(selected):
             if seen + len(block.X) >= row:
                 x = block.X[row - seen - 1]
+                line = block.first_line + row - seen - 1  # exact unless blank lines or quoted newlines precede
                 break
             seen += len(block.X)
         else:
@@ -167,7 +168,7 @@ def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat]
     log_norm, resp = score_rows((x if z is None else z)[None, :], model.params)
     jac = 0.0 if model.scaler is None else model.scaler.log_jacobian
     return Explanation(
-        row, row + (1 if reader.fmt.has_header else 0), model.feature_names, x, z,
+        row, line, model.feature_names, x, z,
         log_weights, weighted - log_weights, resp[0], int(resp[0].argmax()), float(log_norm[0] + jac),
     )
 
