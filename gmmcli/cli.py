@@ -322,6 +322,8 @@ def select(
     max_memory: MaxMemory = None,
     dtype: DtypeOption = Dtype.float64,
     weight_column: WeightColumn = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="Where the cells run: memory (parallel processes here) or dask (tasks on a Dask cluster).")] = Engine.memory,
+    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address (default $GMMCLI_SCHEDULER, else a local cluster).", metavar="ADDRESS")] = None,
     quiet: Quiet = False,
 ):
     """Choose k and the covariance type: fit a grid and rank it by BIC, AIC, ICL or held-out likelihood.
@@ -346,7 +348,8 @@ def select(
     if unknown or not types:
         raise UsageError(f"--covariance takes a list of full, tied, diag, spherical (got {covariance!r})")
     fit = fit_request(input, None if output == "-" else output, columns, no_header, delimiter, tabs, reg_covar, tol,
-                      max_iter, n_init, init, seed, no_standardize, max_memory, dtype, weight_column)
+                      max_iter, n_init, init, seed, no_standardize, max_memory, dtype, weight_column,
+                      engine=engine.value, scheduler=scheduler)
     request = SelectRequest(fit=fit, components=ks, covariance_types=types, criterion=criterion.value,
                             holdout=holdout, cv=cv, seeds=seeds, jobs=jobs or default_threads())
     with CellProgress(not quiet) as progress:

@@ -137,3 +137,16 @@ def test_more_partitions_than_the_tree_fan_in(tmp_path, rng, cluster):
                                             scheduler=cluster.scheduler_address, **common)).model
     assert dask.n_samples == 1100
     assert dask.log_likelihood["total"] == pytest.approx(memory.log_likelihood["total"], rel=1e-6)
+
+
+def test_select_cells_on_the_cluster_equal_local_cells(tmp_path, cluster):
+    from tests.helpers import SAMPLE
+    from gmmcli.pipeline.select import SelectRequest, select
+
+    walk = os.path.join(SAMPLE, "walkthrough.csv")
+    local = select(SelectRequest(fit=pipeline.FitRequest(input=walk), components=(1, 2, 3), jobs=1))
+    remote = select(SelectRequest(fit=pipeline.FitRequest(input=walk, engine="dask",
+                                                          scheduler=cluster.scheduler_address),
+                                  components=(1, 2, 3)))
+    assert [c.row() for c in remote.cells] == [c.row() for c in local.cells]
+    assert remote.document == local.document

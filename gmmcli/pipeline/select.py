@@ -36,6 +36,11 @@ class SelectRequest:
     seeds: int = 1
     jobs: int = 1
 
+    @property
+    def scheduler_engine(self) -> bool:
+        """Cells go to a Dask cluster (the data are still read here)."""
+        return self.fit.engine == "dask"
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -90,7 +95,7 @@ def validate_select_request(req: SelectRequest) -> None:
         (req.seeds >= 1, f"--seeds must be at least 1 (got {req.seeds})"),
         (req.jobs >= 1, f"--jobs must be at least 1 (got {req.jobs})"),
         (req.fit.init_model is None, "select does not take --init-model"),
-        (req.fit.engine == "memory", "select runs on the memory engine"),
+        (req.fit.engine == "memory" or req.fit.max_memory is None, "select --engine dask does not take --max-memory"),
         (req.fit.weight_column is None or not (req.holdout or req.cv),
          "--holdout and --cv do not take --weight-column"),
     ]
@@ -115,7 +120,7 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
     data = None
     try:
         with output_file(req.fit.output) as out:
-            data = load_training_data(replace(req.fit, n_components=max(req.components)), None)
+            data = load_training_data(replace(req.fit, n_components=max(req.components), engine="memory"), None)
             tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds)
                      for cov in req.covariance_types for k in req.components]
             _DATA = data
@@ -144,6 +149,9 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
 
 
 def _run_cells(req: SelectRequest, tasks: list, on_cell):
+    if req.scheduler_engine:
+        yield from _run_cells_on_dask(req, tasks, on_cell)
+        return
     work = partial(_fit_cell, req)
     if req.jobs == 1 or len(tasks) == 1:
         results = map(work, tasks)
@@ -162,11 +170,30 @@ def _run_cells(req: SelectRequest, tasks: list, on_cell):
             pool.shutdown(cancel_futures=True)
 
 
-def _fit_cell(req: SelectRequest, task) -> Cell:
+def _run_cells_on_dask(req: SelectRequest, tasks: list, on_cell):
+    """Cells as tasks on a Dask cluster: the parsed data are broadcast to the workers once."""
+    from distributed import as_completed
+
+    from gmmcli.engines import dask_engine
+    from gmmcli.pipeline.data import _close_client
+
+    client = dask_engine.connect(req.fit.scheduler)
+    try:
+        data = client.scatter(_DATA, broadcast=True)
+        futures = client.map(_fit_cell, [req] * len(tasks), tasks, data=data, pure=False)
+        for done, _ in enumerate(as_completed(futures), 1):
+            if on_cell is not None:
+                on_cell(done, len(tasks))
+        yield from client.gather(futures)  # grid order, whatever order they finished in
+    finally:
+        _close_client(client)
+
+
+def _fit_cell(req: SelectRequest, task, data: Optional[TrainingData] = None) -> Cell:
     k, covariance_type, seed = task
     started = time.perf_counter()
-    data = _DATA
-    if req.jobs > 1:
+    data = data or _DATA
+    if req.jobs > 1 or req.scheduler_engine:
         data.engine.n_threads = 1  # cells run in parallel processes; one thread each
     fit_req = replace(req.fit, n_components=k, covariance_type=covariance_type, seed=seed, output=None)
     try:
