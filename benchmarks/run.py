@@ -176,7 +176,7 @@ def iteration_section(cases, repeats):
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     results = []
     for n, d, k, cov in cases:
-        n_iter = 5 if n >= 1_000_000 else 10
+        n_iter = 10
         ours = [run_worker(["gmmcli", n, d, k, cov, n_iter]) for _ in range(repeats)]
         theirs = [run_worker(["sklearn", n, d, k, cov, n_iter]) for _ in range(repeats)]
         t_ours = statistics.median(r["seconds_per_iter"] for r in ours)

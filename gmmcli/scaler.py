@@ -30,8 +30,11 @@ class Scaler:
     mean: np.ndarray
     scale: np.ndarray
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        return (X - self.mean) / self.scale
+    def transform(self, X: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
+        """Standardize (in place when ``out`` is ``X``)."""
+        out = np.subtract(X, self.mean, out=out)
+        out /= self.scale
+        return out
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
         return Z * self.scale + self.mean

@@ -177,8 +177,8 @@ def block_statistics(X, sample_weight, start, *, params: GaussianMixtureParams, 
     log_det = ops.log_det(params.precisions_chol, params.n_components, n_features)
     with np.errstate(divide="ignore"):
         const = const + log_det - 0.5 * n_features * LOG_2PI + np.log(params.weights)
-    log_prob = coef.T.astype(dtype) @ phi[:-1]  # (K, n)
-    log_prob += const[:, None].astype(dtype)
+    # the constants ride on φ's last row (all ones): one GEMM gives every log wₖNₖ(xᵢ)
+    log_prob = np.vstack([coef, const[None, :]]).T.astype(dtype) @ phi  # (K, n)
     top = log_prob.max(axis=0)
     log_prob -= top
     resp = np.exp(log_prob, out=log_prob)

@@ -17,6 +17,7 @@ import numpy as np
 from gmmcli.engines.memory import MemoryEngine, choose_rows
 from gmmcli.errors import DataError, NoInputError, UsageError
 from gmmcli.io.csv_reader import CsvFormat, CsvReader
+from gmmcli.parallel import single_threaded_blas
 from gmmcli.scaler import Scaler, block_moments, column_unit
 
 TREE_FAN_IN = 8
@@ -90,11 +91,14 @@ def _standardize(X, scaler: Optional[Scaler]):
 
 
 def _reduce_partition(X, fn):
-    return MemoryEngine(X, n_threads=1).reduce(fn) if len(X) else None
+    # one BLAS thread per task: a worker's BLAS threads on top of other workers oversubscribe the cores
+    with single_threaded_blas():
+        return MemoryEngine(X, n_threads=1).reduce(fn) if len(X) else None
 
 
 def _map_partition(X, fn):
-    return MemoryEngine(X, n_threads=1).map_rows(fn) if len(X) else np.empty(0)
+    with single_threaded_blas():
+        return MemoryEngine(X, n_threads=1).map_rows(fn) if len(X) else np.empty(0)
 
 
 def _sum(*parts):

@@ -21,7 +21,7 @@ import numpy as np
 from gmmcli.errors import DataError, UsageError
 from gmmcli.io.source import display_name, open_binary, read_chunk
 
-DEFAULT_BLOCK_BYTES = 16 << 20
+DEFAULT_BLOCK_BYTES = 4 << 20
 NUMERIC_PROBE_ROWS = 100
 NA_TOKENS = frozenset(
     t.lower() for t in ("NA", "N/A", "null", "None", "nan", "-nan", "#N/A", "NaN", "n/a", "<NA>", "?")

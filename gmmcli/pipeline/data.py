@@ -173,18 +173,23 @@ def weighted_blocks(reader: CsvReader, selected: list, weight_index: Optional[in
 
 def _load_in_memory(req, reader, blocks, names) -> TrainingData:
     parts = list(blocks)
-    X = np.concatenate([x for x, _ in parts]) if parts else np.empty((0, len(names)))
+    X = np.empty((sum(len(x) for x, _ in parts), len(names)), order="F")  # the engines' layout, no copies
+    start = 0
+    for x, _ in parts:
+        X[start:start + len(x)] = x
+        start += len(x)
     w = np.concatenate([w for _, w in parts]) if parts and parts[0][1] is not None else None
+    del parts
     if len(X) < max(1, req.n_components):
         return TrainingData(names, MemoryEngine(X, w), None, np.zeros(len(names)))
     if (len(X) if w is None else np.count_nonzero(w)) == 1 and req.standardize:
         raise DataError(f"{reader.name}: only 1 data row; standardizing needs at least 2 (or --no-standardize)")
     scaler = fit_scaler(X, names, w) if req.standardize else None
-    Z = X if scaler is None else scaler.transform(X)
+    Z = X if scaler is None else scaler.transform(X, out=X)
     shift = np.zeros(Z.shape[1]) if scaler is not None else column_means(Z, w)
     engine = MemoryEngine(Z, w, covariance_type=req.covariance_type, dtype=req.dtype)
     data = TrainingData(names, engine, scaler, shift, has_missing=bool(np.isnan(Z).any()))
-    data.warnings = shape_warnings(np.nan_to_num(Z - shift), names, req)
+    data.warnings = shape_warnings(Z, shift, names, req)
     return data
 
 
@@ -194,14 +199,21 @@ def column_means(X: np.ndarray, weights: Optional[np.ndarray]) -> np.ndarray:
     return moments.mean * moments.unit
 
 
-def shape_warnings(Zc: np.ndarray, names, req: FitRequest) -> list:
-    """Warnings about data that fit, but poorly: collinear columns, too few rows per component."""
+SHAPE_CHECK_ROWS = 100_000
+
+
+def shape_warnings(Z: np.ndarray, shift: np.ndarray, names, req: FitRequest) -> list:
+    """Warnings about data that fit, but poorly: collinear columns, too few rows per component.
+
+    Collinearity is checked on the first 100 000 rows (columns collinear on all rows are on these).
+    """
     out = []
-    d = Zc.shape[1]
-    if req.covariance_type == "full" and len(Zc) / req.n_components <= d:
-        out.append(f"warning: {len(Zc)} rows for {req.n_components} full-covariance component(s) of {d} "
+    n, d = Z.shape
+    if req.covariance_type == "full" and n / req.n_components <= d:
+        out.append(f"warning: {n} rows for {req.n_components} full-covariance component(s) of {d} "
                    "columns: each covariance is mostly --reg-covar (try --covariance diag or lower -k)")
     if 1 < d <= 200:
+        Zc = np.nan_to_num(Z[:SHAPE_CHECK_ROWS] - shift)
         cov = Zc.T @ Zc
         scale = np.sqrt(np.diag(cov))
         with np.errstate(invalid="ignore", divide="ignore"):

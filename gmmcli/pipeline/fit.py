@@ -32,6 +32,7 @@ QUANTILE_LEVELS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 # A component whose responsibilities add up to less than this many rows has
 # effectively died; it is reported, and recorded in the model's diagnostics.
 DEAD_COMPONENT_ROWS = 1.0
+QUANTILE_ROWS = 1_000_000
 
 
 from gmmcli.pipeline import compare
@@ -128,6 +129,13 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
         if data is not None:
             data.close()
     return FitResult(model, document, data.notes + more_notes, time.perf_counter() - started)
+
+
+def _strided(fn, stride, X, sample_weight, start):
+    """``fn`` on the rows whose global index is a multiple of ``stride``."""
+    first = (-start) % stride
+    rows = X[first::stride]
+    return fn(rows, None if sample_weight is None else sample_weight[first::stride], start)
 
 
 def training_quantiles(row_ll: np.ndarray, weights: Optional[np.ndarray]) -> dict:
@@ -272,11 +280,15 @@ def build_model(req: FitRequest, data: TrainingData, runs, order=None):
     params = permute_components(result.params, (order or canonical_order)(result.params))
     n = result.statistics.weight  # Σ weights (the number of rows when unweighted)
     log_scale = np.zeros(len(names)) if scaler is None else np.log(scaler.scale)
+    # quantiles come from every row up to 1e6 rows, else from every k-th row (bounded memory)
+    stride = max(1, -(-engine.n_samples // QUANTILE_ROWS))
     if data.has_missing:  # a row's Jacobian counts only its observed cells
-        row_ll = engine.map_rows(partial(row_log_likelihood_missing, params=params, log_scale=log_scale))
+        row_ll = engine.map_rows(partial(_strided, partial(row_log_likelihood_missing, params=params,
+                                                           log_scale=log_scale), stride))
         jacobian_total = float(engine.reduce(partial(jacobian_block, log_scale=log_scale)))
     else:
-        row_ll = engine.map_rows(partial(row_log_likelihood, params=params)) - log_scale.sum()
+        row_ll = engine.map_rows(partial(_strided, partial(row_log_likelihood, params=params), stride)) \
+            - log_scale.sum()
         jacobian_total = float(-n * log_scale.sum())
     total = result.final_log_likelihood
     nk = np.sort(result.statistics.nk)
@@ -332,7 +344,8 @@ def build_model(req: FitRequest, data: TrainingData, runs, order=None):
             "mean_original_units": (total + jacobian_total) / n,
             **({} if engine.sample_weight is None else {"total_weight": n}),
         },
-        log_likelihood_quantiles=training_quantiles(row_ll, engine.sample_weight),
+        log_likelihood_quantiles=training_quantiles(
+            row_ll, None if engine.sample_weight is None else engine.sample_weight[::stride]),
         diagnostics={
             "min_component_rows": float(nk[0]),
             "dead_components": dead,
