@@ -20,6 +20,7 @@ import numpy as np
 
 from gmmcli.errors import DataError, UsageError
 from gmmcli.io.source import display_name, open_binary, read_chunk
+from gmmcli.parallel import default_threads, ordered_map
 
 DEFAULT_BLOCK_BYTES = 4 << 20
 NUMERIC_PROBE_ROWS = 100
@@ -265,14 +266,15 @@ class CsvReader:
             include_columns=include, column_types=types, null_values=list(NA_SPELLINGS) if missing else [],
             strings_can_be_null=False, quoted_strings_can_be_null=missing,
         )
-        for first_line, data in self._raw_blocks():
+        def parse(item) -> Optional[Block]:
+            first_line, data = item
             if not data.strip():
-                continue
-            read_options = pacsv.ReadOptions(column_names=internal, block_size=max(1 << 20, len(data) // 2 + 1))
+                return None
             quoted = b'"' in data
             try:
                 table = pacsv.read_csv(
-                    pa.py_buffer(data), read_options=read_options,
+                    pa.py_buffer(data),
+                    read_options=pacsv.ReadOptions(column_names=internal, use_threads=False),
                     parse_options=pacsv.ParseOptions(delimiter=self.fmt.delimiter, newlines_in_values=quoted)
                     if quoted else parse_options,
                     convert_options=convert_options,
@@ -284,7 +286,12 @@ class CsvReader:
                 _fill_column(X[:, k], table.column(internal[j]))
             if not (np.isfinite(X).all() or (missing and not np.isinf(X).any())):
                 raise self._diagnose(first_line, data, selected, missing)
-            yield Block(X, [table.column(internal[j]) for j in keep], first_line)
+            return Block(X, [table.column(internal[j]) for j in keep], first_line)
+
+        # blocks are parsed on every core (pyarrow releases the GIL), handed out in order
+        for block in ordered_map(parse, self._raw_blocks(), default_threads()):
+            if block is not None:
+                yield block
 
     def close(self) -> None:
         self._stream.close()
