@@ -283,7 +283,7 @@ def fit(
         align_to=align_to, missing=missing.value, engine=engine.value, inputs=tuple(inputs), scheduler=scheduler,
     )
     with FitProgress(not quiet, max_iter) as progress:
-        result = pipeline.fit(request, on_iteration=progress.update)
+        result = pipeline.fit(request, on_iteration=progress.update, on_note=None if quiet else say)
     if output is None:
         write_stdout(result.document)
     if not quiet:

@@ -155,10 +155,6 @@ class DaskEngine:
         rows = np.concatenate(self.client.gather(futures))
         return rows[rng.permutation(len(rows))]
 
-    @property
-    def dashboard_link(self) -> Optional[str]:
-        return getattr(self.client, "dashboard_link", None)
-
 
 def load(client, paths: list, fmt: CsvFormat, names: tuple, selected: list, standardize: bool,
          feature_names: list, missing: bool = False):

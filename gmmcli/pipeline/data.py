@@ -57,11 +57,11 @@ class TrainingData:
             self.closer()
 
 
-def load_training_data(req: FitRequest, init_model: Optional[Model]) -> TrainingData:
+def load_training_data(req: FitRequest, init_model: Optional[Model], on_note=None) -> TrainingData:
     """Parse the selected columns into memory, or spool them to disk under ``--max-memory``,
     or onto a Dask cluster with ``--engine dask``."""
     if req.engine == "dask":
-        return load_on_dask(req, init_model)
+        return load_on_dask(req, init_model, on_note)
     if len(req.inputs) > 1:
         raise UsageError("several inputs (or a glob) need --engine dask")
     max_memory = req.max_memory or automatic_memory_limit(req.input)
@@ -88,7 +88,7 @@ def load_training_data(req: FitRequest, init_model: Optional[Model]) -> Training
     return data
 
 
-def load_on_dask(req, init_model: Optional[Model]) -> TrainingData:
+def load_on_dask(req, init_model: Optional[Model], on_note=None) -> TrainingData:
     """The training data as partitions on a Dask cluster (one file per partition)."""
     from gmmcli.engines import dask_engine
 
@@ -102,6 +102,9 @@ def load_on_dask(req, init_model: Optional[Model]) -> TrainingData:
     finally:
         reader.close()
     client = dask_engine.connect(req.scheduler)
+    link = getattr(client, "dashboard_link", None)
+    if link and on_note is not None:
+        on_note(f"note: Dask dashboard at {link}")
     try:
         engine, scaler, moments = dask_engine.load(
             client, paths, req.fmt, tuple(reader.names), selected, req.standardize, names,
@@ -110,8 +113,7 @@ def load_on_dask(req, init_model: Optional[Model]) -> TrainingData:
         _close_client(client)
         raise
     shift = np.zeros(len(names)) if scaler is not None else moments.mean * moments.unit
-    link = engine.dashboard_link
-    notes = list(notes) + ([f"note: Dask dashboard at {link}"] if link else [])
+    notes = list(notes) + ([f"note: Dask dashboard at {link}"] if link and on_note is None else [])
     data = TrainingData(names, engine, scaler, shift, notes=tuple(notes), has_missing=req.missing == "marginalize",
                         closer=partial(_close_client, client))
     if engine.n_samples < req.n_components:

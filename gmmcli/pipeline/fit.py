@@ -101,10 +101,12 @@ def validate_fit_request(req: FitRequest) -> None:
             raise UsageError(message)
 
 
-def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None]] = None) -> FitResult:
+def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None]] = None,
+        on_note: Optional[Callable[[str], None]] = None) -> FitResult:
     """Fit a mixture to ``req.input``; write the model to ``req.output`` or return it.
 
-    ``on_iteration(restart, n_iter, mean_log_likelihood)`` is called after every E-step.
+    ``on_iteration(restart, n_iter, mean_log_likelihood)`` is called after every E-step;
+    ``on_note(text)`` as soon as there is something to tell (e.g. the Dask dashboard's link).
     """
     started = time.perf_counter()
     validate_fit_request(req)
@@ -114,7 +116,7 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
         with output_file(req.output) as out:
             init_model = read_model(req.init_model) if req.init_model else None
             align_model = read_model(req.align_to) if req.align_to else None
-            data = load_training_data(req, init_model)
+            data = load_training_data(req, init_model, on_note)
             start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
             runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing)
             model, more_notes = build_model(req, data, runs, order=component_order(req, data, align_model, start))
