@@ -283,7 +283,9 @@ def fit(
         align_to=align_to, missing=missing.value, engine=engine.value, inputs=tuple(inputs), scheduler=scheduler,
     )
     with FitProgress(not quiet, max_iter) as progress:
-        result = pipeline.fit(request, on_iteration=progress.update, on_note=None if quiet else say)
+        live = not quiet and stderr_is_terminal()  # the dashboard link while it is useful
+        result = pipeline.fit(request, on_iteration=progress.update,
+                              on_note=(lambda text: say(f"gmmcli: {text}")) if live else None)
     if output is None:
         write_stdout(result.document)
     if not quiet:
