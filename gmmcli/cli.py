@@ -162,49 +162,22 @@ def refuse_terminal_stdin(ctx: typer.Context, path: str) -> None:
         raise UsageError("no input: give a CSV file, or pipe data to stdin")
 
 
-class FitProgress:
-    """A transient progress line on a terminal; nothing otherwise."""
+class TerminalProgress:
+    """A transient rich progress line on stderr when it is a terminal; nothing otherwise.
 
-    def __init__(self, enabled: bool, max_iter: int):
-        self.progress = None
-        if enabled and stderr_is_terminal():
-            from rich.console import Console
-            from rich.progress import Progress, TextColumn
+    ``template`` uses rich's ``{task.completed}``, ``{task.total}`` and ``{task.fields[...]}``.
+    """
 
-            self.progress = Progress(
-                TextColumn("restart {task.fields[restart]}  iteration {task.completed}/{task.total}  "
-                           "log-likelihood per row {task.fields[ll]}"),
-                console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False,
-            )
-            self.task = self.progress.add_task("fit", total=max_iter, restart=0, ll="")
-
-    def __enter__(self):
-        if self.progress:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc):
-        if self.progress:
-            self.progress.stop()
-
-    def update(self, restart: int, n_iter: int, mean_ll: float) -> None:
-        if self.progress:
-            self.progress.update(self.task, completed=n_iter, restart=restart, ll=f"{mean_ll:.6f}")
-
-
-class CellProgress:
-    """A transient "cells done" line on a terminal; nothing otherwise."""
-
-    def __init__(self, enabled: bool):
+    def __init__(self, enabled: bool, template: str, bar: bool = False, **fields):
         self.progress = None
         if enabled and stderr_is_terminal():
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn
 
-            self.progress = Progress(TextColumn("fitting cells"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                                     console=Console(stderr=True), transient=True, redirect_stdout=False,
-                                     redirect_stderr=False)
-            self.task = self.progress.add_task("cells", total=None)
+            columns = [TextColumn(template)] + ([BarColumn()] if bar else [])
+            self.progress = Progress(*columns, console=Console(stderr=True), transient=True,
+                                     redirect_stdout=False, redirect_stderr=False)
+            self.task = self.progress.add_task("", **fields)
 
     def __enter__(self):
         if self.progress:
@@ -215,9 +188,9 @@ class CellProgress:
         if self.progress:
             self.progress.stop()
 
-    def update(self, done: int, total: int) -> None:
+    def update(self, **fields) -> None:
         if self.progress:
-            self.progress.update(self.task, completed=done, total=total)
+            self.progress.update(self.task, **fields)
 
 
 # ---------------------------------------------------------------- commands
@@ -282,9 +255,12 @@ def fit(
         n_components=components, covariance_type=covariance.value, init_model=init_model, strict=strict,
         align_to=align_to, missing=missing.value, engine=engine.value, inputs=tuple(inputs), scheduler=scheduler,
     )
-    with FitProgress(not quiet, max_iter) as progress:
+    template = "restart {task.fields[restart]}  iteration {task.completed}/{task.total}  " \
+               "log-likelihood per row {task.fields[ll]}"
+    with TerminalProgress(not quiet, template, total=max_iter, restart=0, ll="") as progress:
         live = not quiet and stderr_is_terminal()  # the dashboard link while it is useful
-        result = pipeline.fit(request, on_iteration=progress.update,
+        result = pipeline.fit(request, on_iteration=lambda restart, n_iter, ll: progress.update(
+                                  completed=n_iter, restart=restart, ll=f"{ll:.6f}"),
                               on_note=(lambda text: say(f"gmmcli: {text}")) if live else None)
     if output is None:
         write_stdout(result.document)
@@ -354,8 +330,8 @@ def select(
                       engine=engine.value, scheduler=scheduler)
     request = SelectRequest(fit=fit, components=ks, covariance_types=types, criterion=criterion.value,
                             holdout=holdout, cv=cv, seeds=seeds, jobs=jobs or default_threads())
-    with CellProgress(not quiet) as progress:
-        result = run_select(request, on_cell=progress.update)
+    with TerminalProgress(not quiet, "fitting cells {task.completed}/{task.total}", bar=True, total=None) as progress:
+        result = run_select(request, on_cell=lambda done, total: progress.update(completed=done, total=total))
     rows = render.select_rows(result)
     to_stdout = output != "-"
     shown = output_format or (TraceFormat.table if (sys.stdout if to_stdout else sys.stderr).isatty() else TraceFormat.csv)
