@@ -42,14 +42,3 @@ class OutputError(GmmError):
 
 class WriteError(GmmError):
     """Writing failed part-way, e.g. the disk is full (exit 74)."""
-
-
-def describe_location(source: str, line: int | None = None, column: str | None = None) -> str:
-    """Return ``"file: line 5, column 'x'"`` with the parts that are known."""
-    parts = []
-    if line is not None:
-        parts.append(f"line {line}")
-    if column is not None:
-        parts.append(f"column {column!r}")
-    where = ", ".join(parts)
-    return f"{source}: {where}" if where else source

@@ -6,8 +6,6 @@ import csv
 import io
 import json
 import math
-from typing import Sequence
-
 
 MARKERS = "*o+x#@%&"
 
@@ -132,18 +130,6 @@ def fit_summary(model, seconds: float) -> str:
     )
 
 
-def components_table(model) -> str:
-    p = model.params
-    names = list(model.feature_names)
-    header = ["component", "weight"] + [f"mean {n}" for n in names]
-    means = p.means if model.scaler is None else model.scaler.inverse_transform(p.means)
-    rows = [[str(k), f"{p.weights[k]:.4f}"] + [format_number(v) for v in means[k]] for k in range(p.n_components)]
-    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(header)]
-    lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
-    lines += ["  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows]
-    return "\n".join(lines) + "\n"
-
-
 # ---------------------------------------------------------------- explain
 def render_explanation(ex) -> str:
     """The four layers of a prediction: input, densities, normalization, cluster."""
@@ -165,10 +151,6 @@ def render_explanation(ex) -> str:
     out += ["", f"4. assigned cluster: {ex.label} (probability {ex.probabilities[ex.label]:.6f}, "
             f"uncertainty {1 - ex.probabilities[ex.label]:.6f})"]
     return "\n".join(out) + "\n"
-
-
-def exit_code_table(rows: Sequence) -> str:
-    return "\n".join(f"{code:>4}  {meaning}" for code, meaning in rows) + "\n"
 
 
 # ---------------------------------------------------------------- select

@@ -88,14 +88,12 @@ def estimate_weighted_log_prob(X, params: GaussianMixtureParams) -> np.ndarray:
     return -0.5 * (n_features * LOG_2PI + maha) + log_det + log_weights
 
 
-def normalize_log_prob(weighted_log_prob: np.ndarray, overwrite: bool = False):
+def normalize_log_prob(weighted_log_prob: np.ndarray):
     """Log-sum-exp over components.
 
     Parameters
     ----------
     weighted_log_prob : ndarray of shape (n_samples, n_components)
-    overwrite : bool
-        Reuse the input's memory for the responsibilities.
 
     Returns
     -------
@@ -105,7 +103,7 @@ def normalize_log_prob(weighted_log_prob: np.ndarray, overwrite: bool = False):
         Responsibilities; each row sums to 1.
     """
     top = weighted_log_prob.max(axis=1, keepdims=True)
-    resp = np.subtract(weighted_log_prob, top, out=weighted_log_prob if overwrite else None)
+    resp = weighted_log_prob - top
     np.exp(resp, out=resp)
     total = resp @ np.ones(resp.shape[1])  # a GEMV beats sum(axis=1) for small K
     resp *= (1.0 / total)[:, None]
@@ -227,17 +225,6 @@ def m_step(stats: SufficientStats, reg_covar: float) -> GaussianMixtureParams:
 def row_log_likelihood(X, sample_weight, start, *, params: GaussianMixtureParams) -> np.ndarray:
     """log p(xᵢ) for every row of a block (a block function for ``map_rows``)."""
     return score_rows(X, params)[0]
-
-
-def log_likelihood_block(X, sample_weight, start, *, params: GaussianMixtureParams) -> float:
-    """Σᵢ wᵢ log p(xᵢ) over one block (a block function for ``reduce``)."""
-    log_norm = score_rows(X, params)[0]
-    return float(log_norm.sum() if sample_weight is None else log_norm @ sample_weight)
-
-
-def weight_block(X, sample_weight, start) -> float:
-    """Σᵢ wᵢ over one block."""
-    return float(len(X) if sample_weight is None else sample_weight.sum())
 
 
 LOWEST = -np.finfo(float).max
