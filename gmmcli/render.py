@@ -83,13 +83,19 @@ def line_chart(series: dict, width: int = 60, height: int = 12, title: str = "",
         lo, hi = lo - 1.0, hi + 1.0
     longest = max(len(s) for s in series.values())
     grid = [[" "] * width for _ in range(height)]
+    def cell(i, v):
+        x = 0 if longest == 1 else round(i * (width - 1) / (longest - 1))
+        return x, round((v - lo) / (hi - lo) * (height - 1))
+
     for m, (name, s) in enumerate(series.items()):
         marker = MARKERS[m % len(MARKERS)]
-        for i, v in enumerate(s):
-            if v is None:
-                continue
-            x = 0 if longest == 1 else round(i * (width - 1) / (longest - 1))
-            y = round((v - lo) / (hi - lo) * (height - 1))
+        points = [cell(i, v) for i, v in enumerate(s) if v is not None]
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):  # join neighbours with dots
+            for x in range(x0 + 1, x1):
+                y = round(y0 + (y1 - y0) * (x - x0) / (x1 - x0))
+                if grid[height - 1 - y][x] == " ":
+                    grid[height - 1 - y][x] = "."
+        for x, y in points:
             grid[height - 1 - y][x] = marker
     label_hi, label_lo = format_number(hi), format_number(lo)
     pad = max(len(label_hi), len(label_lo))
