@@ -107,6 +107,7 @@ Seed = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gi
 NoStandardize = Annotated[bool, typer.Option("--no-standardize", help="Fit on the raw columns.")]
 MaxMemory = Annotated[Optional[str], typer.Option("--max-memory", help="Out of core: spool the data to a temporary file and keep memory near SIZE (e.g. 256M, 2G). Automatic for files too large for memory.", metavar="SIZE")]
 WeightColumn = Annotated[Optional[str], typer.Option("--weight-column", "-w", help="A column of row weights >= 0 (never a feature): weighted EM; integer weights act as repeated rows.", metavar="COLUMN")]
+Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address (default $GMMCLI_SCHEDULER, else a local cluster).", metavar="ADDRESS")]
 DtypeOption = Annotated[Dtype, typer.Option("--dtype", help="Working precision of EM (float32: faster and half the memory; statistics are still summed in float64).")]
 
 
@@ -238,7 +239,7 @@ def fit(
     dtype: DtypeOption = Dtype.float64,
     weight_column: WeightColumn = None,
     engine: Annotated[Engine, typer.Option("--engine", help="memory (this machine, in or out of core) or dask (a Dask cluster; pip install 'gmmcli[dask]').")] = Engine.memory,
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address (default $GMMCLI_SCHEDULER, else a local cluster).", metavar="ADDRESS")] = None,
+    scheduler: Scheduler = None,
     quiet: Quiet = False,
 ):
     """Fit a Gaussian mixture to a CSV file and write the model as JSON.
@@ -301,7 +302,7 @@ def select(
     dtype: DtypeOption = Dtype.float64,
     weight_column: WeightColumn = None,
     engine: Annotated[Engine, typer.Option("--engine", help="Where the cells run: memory (parallel processes here) or dask (tasks on a Dask cluster).")] = Engine.memory,
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address (default $GMMCLI_SCHEDULER, else a local cluster).", metavar="ADDRESS")] = None,
+    scheduler: Scheduler = None,
     quiet: Quiet = False,
 ):
     """Choose k and the covariance type: fit a grid and rank it by BIC, AIC, ICL or held-out likelihood.
@@ -364,7 +365,7 @@ def predict(
     missing: Annotated[PredictMissing, typer.Option("--missing", help="Rows with empty or NA cells: error, drop them, or marginalize (score them on their observed cells).")] = PredictMissing.error,
     outlier_quantile: Annotated[Optional[float], typer.Option("--outlier-quantile", help="Add an 'outlier' column: 1 when the row's log-likelihood is below this quantile of the training rows' (e.g. 0.001).", metavar="Q")] = None,
     engine: Annotated[Engine, typer.Option("--engine", help="memory (stream on this machine) or dask (one output part per input file, on a Dask cluster).")] = Engine.memory,
-    scheduler: Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address (default $GMMCLI_SCHEDULER, else a local cluster).", metavar="ADDRESS")] = None,
+    scheduler: Scheduler = None,
     quiet: Quiet = False,
 ):
     """Write per-row component probabilities for a CSV file under a model.

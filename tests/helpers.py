@@ -69,3 +69,15 @@ def gmmcli(*args, stdin=None, cwd=None, env=None):
         [sys.executable, "-m", "gmmcli", *map(str, args)],
         input=stdin, capture_output=True, cwd=cwd, env=full_env,
     )
+
+
+def em_on(engine, params, shift, *, max_iter, reg_covar=1e-6, tol=0.0, e_step=None):
+    """Run EM on an engine from ``params`` (the wiring the pipeline does, for core-level tests)."""
+    from functools import partial
+
+    from gmmcli.core.em import run_em
+    from gmmcli.core.stats import block_statistics
+
+    fn = e_step or block_statistics
+    return run_em(lambda p: engine.reduce(partial(fn, params=p, shift=shift)),
+                  params, reg_covar=reg_covar, tol=tol, max_iter=max_iter)

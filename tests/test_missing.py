@@ -8,11 +8,10 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from gmmcli import pipeline
-from gmmcli.core.em import run_em
 from gmmcli.core.missing import block_statistics_missing, full_covariance, score_rows_missing
 from gmmcli.core.stats import block_statistics
 from gmmcli.engines.memory import MemoryEngine
-from tests.helpers import COVARIANCE_TYPES, gmmcli, random_params, write_model
+from tests.helpers import COVARIANCE_TYPES, gmmcli, random_params, write_model, em_on
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -66,8 +65,7 @@ def test_missing_statistics_are_additive_and_em_is_monotone(rng, covariance_type
     np.testing.assert_allclose(fn(complete, None, 0).moment,
                                block_statistics(complete, None, 0, params=params, shift=shift).moment, rtol=1e-9)
     engine = MemoryEngine(X, block_rows=64)
-    result = run_em(lambda p: engine.reduce(partial(block_statistics_missing, params=p, shift=shift)),
-                    params, reg_covar=0.0, tol=0, max_iter=30)
+    result = em_on(engine, params, shift, max_iter=30, reg_covar=0.0, tol=0, e_step=block_statistics_missing)
     assert np.all(np.diff(result.log_likelihood) >= -1e-8 * np.abs(result.log_likelihood[1:]))
 
 

@@ -2,7 +2,6 @@
 
 import json
 import os
-from functools import partial
 
 import numpy as np
 import pytest
@@ -10,11 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gmmcli import cli, pipeline
-from gmmcli.core.em import run_em
 from gmmcli.core.init import initialize
-from gmmcli.core.stats import block_statistics
 from gmmcli.engines.memory import MemoryEngine
-from tests.helpers import COVARIANCE_TYPES, SAMPLE, random_params
+from tests.helpers import COVARIANCE_TYPES, SAMPLE, random_params, em_on
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 WALK = os.path.join(SAMPLE, "walkthrough.csv")
@@ -43,8 +40,7 @@ def test_em_on_random_mixtures_is_finite_normalized_and_monotone(seed, covarianc
     engine = MemoryEngine(X, block_rows=64)
     shift = np.zeros(d)
     params = initialize(engine, k, covariance_type, init, np.random.default_rng(seed), 1e-6, shift)
-    result = run_em(lambda p: engine.reduce(partial(block_statistics, params=p, shift=shift)),
-                    params, reg_covar=1e-6, tol=0, max_iter=15)
+    result = em_on(engine, params, shift, max_iter=15, reg_covar=1e-6, tol=0)
     history = np.array(result.log_likelihood)
     assert np.isfinite(history).all()
     assert np.all(np.diff(history) >= -1e-7 * np.abs(history[1:]) - 1e-9)

@@ -222,12 +222,13 @@ def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: b
     and EM takes their conditional expectations.
     """
     source = ImputedSource(engine, shift) if missing else engine
+    total_weight = engine.n_samples if engine.sample_weight is None else float(engine.sample_weight.sum())
     e_step = block_statistics_missing if missing else block_statistics
     seeds = np.random.SeedSequence(req.seed).generate_state(req.n_init, dtype=np.uint64)
     runs = []
     for restart, seed in enumerate(seeds):
         rng = np.random.default_rng(int(seed))
-        callback = None if on_iteration is None else partial(_report, on_iteration, restart, engine.n_samples)
+        callback = None if on_iteration is None else partial(_report, on_iteration, restart, total_weight)
         try:
             params = start if start is not None else initialize(
                 source, req.n_components, req.covariance_type, req.init, rng, req.reg_covar, shift

@@ -3,16 +3,13 @@
 scikit-learn is a test-only oracle; gmmcli never imports it.
 """
 
-from functools import partial
 
 import numpy as np
 import pytest
 
-from gmmcli.core.em import run_em
 from gmmcli.core.init import initialize
-from gmmcli.core.stats import block_statistics
 from gmmcli.engines.memory import MemoryEngine
-from tests.helpers import COVARIANCE_TYPES, blobs, gmmcli, write_csv, write_model
+from tests.helpers import COVARIANCE_TYPES, blobs, gmmcli, write_csv, write_model, em_on
 
 sklearn_mixture = pytest.importorskip("sklearn.mixture")
 
@@ -50,8 +47,7 @@ def test_core_em_equals_sklearn(rng, covariance_type):
     engine = MemoryEngine(X, block_rows=77)
     shift = X.mean(axis=0)
     start = initialize(engine, 3, covariance_type, "kmeans++", rng, 1e-6, shift)
-    result = run_em(lambda p: engine.reduce(partial(block_statistics, params=p, shift=shift)),
-                    start, reg_covar=1e-6, tol=0.0, max_iter=N_ITER)
+    result = em_on(engine, start, shift, max_iter=N_ITER, reg_covar=1e-6, tol=0.0)
     gm = sklearn_fit(X, start)
     assert_same(gm, result.params)
     # scikit-learn's lower_bound_ is the score of the parameters before its last M-step.

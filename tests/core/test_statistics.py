@@ -9,7 +9,7 @@ from gmmcli.core.em import run_em
 from gmmcli.core.init import initialize
 from gmmcli.core.stats import block_statistics, m_step
 from gmmcli.engines.memory import MemoryEngine
-from tests.helpers import COVARIANCE_TYPES, blobs, random_params
+from tests.helpers import COVARIANCE_TYPES, blobs, random_params, em_on
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -42,8 +42,7 @@ def test_log_likelihood_never_decreases(rng, covariance_type):
     engine = MemoryEngine(X, block_rows=64)
     shift = X.mean(axis=0)
     params = initialize(engine, 4, covariance_type, "random", rng, 1e-6, shift)
-    result = run_em(lambda p: engine.reduce(partial(block_statistics, params=p, shift=shift)),
-                    params, reg_covar=1e-6, tol=0.0, max_iter=60)
+    result = em_on(engine, params, shift, max_iter=60, reg_covar=1e-6, tol=0.0)
     assert result.n_iter == 60 and not result.converged
     steps = np.diff(result.log_likelihood)
     # EM with reg_covar is not exactly monotone in theory; the loss allowed here
@@ -71,8 +70,7 @@ def test_offset_data_is_fitted_exactly(rng):
         engine = MemoryEngine(Y)
         shift = Y.mean(axis=0)
         params = initialize(engine, 3, "diag", "kmeans++", np.random.default_rng(1), 1e-6, shift)
-        res = run_em(lambda p: engine.reduce(partial(block_statistics, params=p, shift=shift)),
-                     params, reg_covar=1e-6, tol=0, max_iter=20)
+        res = em_on(engine, params, shift, max_iter=20, reg_covar=1e-6, tol=0)
         results.append(res.params)
     np.testing.assert_allclose(results[1].covariances, results[0].covariances, rtol=1e-6)
     np.testing.assert_allclose(results[1].means - 1e8, results[0].means, atol=1e-6)
