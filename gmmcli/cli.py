@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - older typer
 
 
 from gmmcli import __version__
+from gmmcli.console import LOG, LOG_FORMATS, stderr_is_terminal
 from gmmcli.errors import (
     ConvergenceError, DataError, GmmError, NoInputError, NumericalError, OutputError,
     UsageError, WriteError,
@@ -49,7 +50,12 @@ ERROR_EXIT = (  # most specific first
     (DataError, EXIT_DATA), (NoInputError, EXIT_NOINPUT), (OutputError, EXIT_CANTCREAT),
     (WriteError, EXIT_IOERR),
 )
-EPILOG = "Exit codes: " + "; ".join(f"{c} {m}" for c, m in EXIT_CODES) + "."
+EPILOG = ("Exit codes: " + "; ".join(f"{c} {m}" for c, m in EXIT_CODES) + ". "
+          "--debug and --log-format may also come after the command.")
+# Options that belong to the whole program but may be written after the command
+# (`gmmcli fit … --debug`): moved in front of it before parsing.
+GLOBAL_FLAGS = ("--debug",)
+GLOBAL_VALUED = ("--log-format",)
 
 app = typer.Typer(
     name="gmmcli", add_completion=True, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -60,6 +66,24 @@ app = typer.Typer(
 
 class Terminated(BaseException):
     """Raised from the SIGTERM handler so that clean-up code runs."""
+
+
+# ---------------------------------------------------------------- help labels
+def _help_label(param, ctx):
+    """The type column of --help: the metavar, or the choices; never a Python type
+    (``<int>``, ``<list[str]>``), and nothing for flags."""
+    if getattr(param, "is_flag", False) or isinstance(param, typer.core.TyperArgument):
+        return None
+    if param.metavar is not None:
+        return param.metavar
+    if param.type_descriptor.is_choice:
+        return "[" + "|".join(str(c.value if isinstance(c, Enum) else c) for c in param.type_descriptor.choices) + "]"
+    return param.name.upper()
+
+
+# typer offers no setting for this column; its one hook is this method.
+typer.core.TyperOption.display_type_rich = _help_label
+typer.core.TyperArgument.display_type_rich = _help_label
 
 
 # ---------------------------------------------------------------- shared options
@@ -77,47 +101,65 @@ Engine = choices("Engine", ("memory", "dask"))
 PredictFormat = choices("PredictFormat", ("csv", "jsonl"))
 Criterion = choices("Criterion", ("bic", "aic", "icl", "holdout"))
 TraceFormat = choices("TraceFormat", ("table", "csv", "json"))
+LogFormat = choices("LogFormat", LOG_FORMATS)
 
-
-Input = Annotated[str, typer.Argument(help="CSV file (.gz/.bz2/.xz/.zst ok), or - for stdin.", show_default=True)]
+INPUT_HELP = ("CSV file (.gz/.bz2/.xz/.zst ok), Parquet (.parquet) or Arrow/Feather (.arrow, .feather) file, "
+              "or - for stdin; several files or globs ('data/*.csv.gz') are read as one table.")
+Inputs = Annotated[Optional[List[str]], typer.Argument(help=INPUT_HELP, show_default=False, metavar="INPUT")]
+Output = Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (atomically); - or no -o: stdout.")]
 NoHeader = Annotated[bool, typer.Option("--no-header", "-H", help="The first row is data; columns are named 1, 2, …")]
-Delimiter = Annotated[str, typer.Option("--delimiter", "-d", help="Field delimiter (one character; \\t for tab).")]
+Delimiter = Annotated[str, typer.Option("--delimiter", "-d", metavar="CHAR", help="Field delimiter (one character; \\t for tab).")]
 Tabs = Annotated[bool, typer.Option("--tabs", "-t", help="Tab-delimited input (same as -d '\\t').")]
+Decimal = Annotated[str, typer.Option("--decimal", metavar="CHAR", help="Decimal mark of the numbers: . or , (then use another delimiter, e.g. -d ';').")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No summary or notes on stderr.")]
-def fit_request(input, output, columns, no_header, delimiter, tabs, reg_covar, tol, max_iter, n_init, init, seed,
-                no_standardize, max_memory, dtype, weight_column, **more):
-    """The FitRequest of the options fit and select share."""
-    from gmmcli.pipeline import FitRequest
-
-    return FitRequest(
-        input=input, output=output, fmt=csv_format(delimiter, tabs, no_header), columns=columns,
-        reg_covar=reg_covar, tol=tol, max_iter=max_iter, n_init=n_init, init=init.value, seed=seed,
-        standardize=not no_standardize, max_memory=memory_size(max_memory), dtype=dtype.value,
-        weight_column=weight_column, **more,
-    )
-
-
-Columns = Annotated[Optional[str], typer.Option("--columns", "-c", help="Columns to use: names, 1-based indices, ranges a-b; '!' excludes (e.g. '!id'). Default: every numeric column.")]
-RegCovar = Annotated[float, typer.Option("--reg-covar", help="Added to the covariance diagonal (as scikit-learn).")]
-Tol = Annotated[float, typer.Option("--tol", help="Stop when the mean per-row log-likelihood changes by less (0: run --max-iter).")]
-MaxIter = Annotated[int, typer.Option("--max-iter", help="Maximum EM iterations per restart.")]
-NInit = Annotated[int, typer.Option("--n-init", help="Restarts; the best log-likelihood is kept.")]
+Columns = Annotated[Optional[str], typer.Option("--columns", "-c", metavar="SPEC", help="Columns to use: names, 1-based indices, ranges a-b; '!' excludes (e.g. '!id'). Default: every numeric column.")]
+RegCovar = Annotated[float, typer.Option("--reg-covar", metavar="FLOAT", help="Added to the covariance diagonal (as scikit-learn).")]
+Tol = Annotated[float, typer.Option("--tol", metavar="FLOAT", help="Stop when the mean per-row log-likelihood changes by less (0: run --max-iter).")]
+MaxIter = Annotated[int, typer.Option("--max-iter", metavar="N", help="Maximum EM iterations per restart.")]
+NInit = Annotated[int, typer.Option("--n-init", metavar="N", help="Restarts; the best log-likelihood is kept.")]
 InitOption = Annotated[Init, typer.Option("--init", help="Initialisation method.")]
-Seed = Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives a byte-identical model.")]
+Seed = Annotated[int, typer.Option("--seed", metavar="N", help="Random seed; the same seed gives a byte-identical model.")]
 NoStandardize = Annotated[bool, typer.Option("--no-standardize", help="Fit on the raw columns.")]
 MaxMemory = Annotated[Optional[str], typer.Option("--max-memory", help="Out of core: spool the data to a temporary file and keep memory near SIZE (e.g. 256M, 2G). Automatic for files too large for memory.", metavar="SIZE")]
 WeightColumn = Annotated[Optional[str], typer.Option("--weight-column", "-w", help="A column of row weights >= 0 (never a feature): weighted EM; integer weights act as repeated rows.", metavar="COLUMN")]
 Scheduler = Annotated[Optional[str], typer.Option("--scheduler", help="With --engine dask: the scheduler's address (default $GMMCLI_SCHEDULER, else a local cluster).", metavar="ADDRESS")]
 DtypeOption = Annotated[Dtype, typer.Option("--dtype", help="Working precision of EM (float32: faster and half the memory; statistics are still summed in float64).")]
+FitMissingOption = Annotated[FitMissing, typer.Option("--missing", help="Empty or NA cells: error, or marginalize (EM with their conditional expectations).")]
+Strict = Annotated[bool, typer.Option("--strict", help="Exit 3 (and write nothing) if EM does not converge or a component dies.")]
+ModelArg = Annotated[str, typer.Argument(help="A model file written by gmmcli fit.", metavar="MODEL")]
 
 
-def csv_format(delimiter: str, tabs: bool, no_header: Optional[bool]):
+def fit_request(inputs, output, columns, no_header, delimiter, tabs, decimal, reg_covar, tol, max_iter, n_init,
+                init, seed, no_standardize, max_memory, dtype, weight_column, missing, **more):
+    """The FitRequest of the options fit and select share."""
+    from gmmcli.pipeline import FitRequest
+
+    inputs = tuple(inputs or ["-"])
+    return FitRequest(
+        input=inputs[0], inputs=inputs, output=output_path(output),
+        fmt=csv_format(delimiter, tabs, no_header, decimal), columns=columns,
+        reg_covar=reg_covar, tol=tol, max_iter=max_iter, n_init=n_init, init=init.value, seed=seed,
+        standardize=not no_standardize, max_memory=memory_size(max_memory), dtype=dtype.value,
+        weight_column=weight_column, missing=missing.value, **more,
+    )
+
+
+def output_path(output: Optional[str]) -> Optional[str]:
+    """``-o -`` is stdout, as no ``-o``."""
+    return None if output in (None, "-") else output
+
+
+def csv_format(delimiter: str, tabs: bool, no_header: Optional[bool], decimal: str = "."):
     from gmmcli.io.csv_reader import CsvFormat
 
     delimiter = "\t" if tabs or delimiter in ("\\t", "tab") else delimiter
     if len(delimiter) != 1 or delimiter in "\r\n\"":
         raise UsageError(f"--delimiter must be one character other than a quote or newline (got {delimiter!r})")
-    return CsvFormat(delimiter=delimiter, has_header=None if no_header is None else not no_header)
+    if decimal not in (".", ","):
+        raise UsageError(f"--decimal must be . or , (got {decimal!r})")
+    if decimal == delimiter:
+        raise UsageError(f"--decimal {decimal} needs another --delimiter (e.g. -d ';')")
+    return CsvFormat(delimiter=delimiter, has_header=None if no_header is None else not no_header, decimal=decimal)
 
 
 def memory_size(text: Optional[str]) -> Optional[int]:
@@ -132,18 +174,9 @@ def memory_size(text: Optional[str]) -> Optional[int]:
 
 
 # ---------------------------------------------------------------- output to people
-def stderr_is_terminal() -> bool:
-    return sys.stderr.isatty()
-
-
 def say(message: str) -> None:
-    """One line for people, on stderr (rich on a terminal, honouring NO_COLOR)."""
-    if stderr_is_terminal():
-        from rich.console import Console
-
-        Console(stderr=True, soft_wrap=True, highlight=False).print(message, markup=False)
-    else:
-        sys.stderr.write(message + "\n")
+    """A line of the pipeline's (``note: …``/``warning: …``) for people, on stderr."""
+    LOG.note(message)
 
 
 class StdoutClosed(Exception):
@@ -151,27 +184,38 @@ class StdoutClosed(Exception):
 
 
 def write_stdout(data: bytes) -> None:
+    """Write every byte to stdout, or raise StdoutClosed.
+
+    An unbuffered stdout (PYTHONUNBUFFERED=1) is a raw file whose ``write`` may take only
+    part of the bytes (a pipe takes 64 KiB at a time): write the rest until all is written.
+    """
+    out = sys.stdout.buffer
+    view = memoryview(data)
     try:
-        sys.stdout.buffer.write(data)
+        while view:
+            written = out.write(view)
+            view = view[len(view) if written is None else written:]
     except BrokenPipeError:
         raise StdoutClosed() from None
 
 
-def refuse_terminal_stdin(ctx: typer.Context, path: str) -> None:
-    if path == "-" and sys.stdin.isatty():
+def refuse_terminal_stdin(ctx: typer.Context, inputs) -> None:
+    if "-" in (inputs or ["-"]) and sys.stdin.isatty():
         sys.stderr.write(ctx.get_usage() + "\n")
-        raise UsageError("no input: give a CSV file, or pipe data to stdin")
+        raise UsageError("no input: give a file, or pipe data to stdin")
 
 
 class TerminalProgress:
     """A transient rich progress line on stderr when it is a terminal; nothing otherwise.
 
     ``template`` uses rich's ``{task.completed}``, ``{task.total}`` and ``{task.fields[...]}``.
+    The line appears at the first :meth:`update` (after the input was read), so an input
+    error is never preceded by an empty progress line.
     """
 
     def __init__(self, enabled: bool, template: str, bar: bool = False, **fields):
         self.progress = None
-        if enabled and stderr_is_terminal():
+        if enabled and stderr_is_terminal() and not LOG.json_lines:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn
 
@@ -179,19 +223,21 @@ class TerminalProgress:
             self.progress = Progress(*columns, console=Console(stderr=True), transient=True,
                                      redirect_stdout=False, redirect_stderr=False)
             self.task = self.progress.add_task("", **fields)
+        self.started = False
 
     def __enter__(self):
-        if self.progress:
-            self.progress.start()
         return self
 
     def __exit__(self, *exc):
-        if self.progress:
+        if self.started:
             self.progress.stop()
 
     def update(self, **fields) -> None:
         if self.progress:
             self.progress.update(self.task, **fields)
+            if not self.started:
+                self.started = True
+                self.progress.start()
 
 
 # ---------------------------------------------------------------- commands
@@ -203,42 +249,45 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.", is_eager=True,
+    version: Annotated[bool, typer.Option("--version", "-V", help="Print the version and exit.", is_eager=True,
                                           callback=_print_version)] = False,
-    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error (before or after the command).")] = False,
+    log_format: Annotated[LogFormat, typer.Option("--log-format", help="stderr as text, or json: one JSON object per line (level, message, figures); before or after the command.")] = LogFormat.text,
 ):
     """Fit Gaussian mixture models to CSV data and apply them.
 
     Example: gmmcli fit sample_data/walkthrough.csv -k 3 -o model.json
     """
+    LOG.json_lines = log_format is LogFormat.json
 
 
 @app.command(epilog=EPILOG)
 def fit(
     ctx: typer.Context,
-    inputs: Annotated[Optional[List[str]], typer.Argument(help="CSV file (.gz/.bz2/.xz/.zst ok), or - for stdin; with --engine dask, several files or a glob ('data/*.csv.gz').", show_default=False, metavar="INPUT")] = None,
-    components: Annotated[int, typer.Option("--components", "-k", help="Number of mixture components.")] = 1,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the model here (atomically); default stdout.")] = None,
+    inputs: Inputs = None,
+    components: Annotated[Optional[int], typer.Option("--components", "-k", metavar="K", show_default=False, help="Number of mixture components (required; to choose it, run gmmcli select).")] = None,
+    output: Output = None,
     columns: Columns = None,
     no_header: NoHeader = False,
     delimiter: Delimiter = ",",
     tabs: Tabs = False,
+    decimal: Decimal = ".",
     covariance: Annotated[Covariance, typer.Option("--covariance", help="Covariance type.")] = Covariance.full,
     reg_covar: RegCovar = 1e-6,
     tol: Tol = 1e-3,
     max_iter: MaxIter = 100,
     n_init: NInit = 1,
     init: InitOption = Init.kmeans_pp,
-    init_model: Annotated[Optional[str], typer.Option("--init-model", help="Warm start from this model's weights, means and covariances (and report the drift from it).")] = None,
-    missing: Annotated[FitMissing, typer.Option("--missing", help="Empty or NA cells: error, or marginalize (EM with their conditional expectations).")] = FitMissing.error,
-    align_to: Annotated[Optional[str], typer.Option("--align-to", help="Number the components to match this earlier model's (optimal matching); report how far each moved.")] = None,
+    init_model: Annotated[Optional[str], typer.Option("--init-model", metavar="MODEL", help="Warm start from this model's weights, means and covariances (and report the drift from it); -k defaults to its k.")] = None,
+    missing: FitMissingOption = FitMissing.error,
+    align_to: Annotated[Optional[str], typer.Option("--align-to", metavar="MODEL", help="Number the components to match this earlier model's (optimal matching); report how far each moved.")] = None,
     seed: Seed = 0,
     no_standardize: NoStandardize = False,
-    strict: Annotated[bool, typer.Option("--strict", help="Exit 3 (and write nothing) if EM does not converge or a component dies.")] = False,
+    strict: Strict = False,
     max_memory: MaxMemory = None,
     dtype: DtypeOption = Dtype.float64,
     weight_column: WeightColumn = None,
-    engine: Annotated[Engine, typer.Option("--engine", help="memory (this machine, in or out of core) or dask (a Dask cluster; pip install 'gmmcli[dask]').")] = Engine.memory,
+    engine: Annotated[Engine, typer.Option("--engine", help="memory (this machine, in or out of core) or dask (a Dask cluster; pip install 'gmmcli\\[dask]').")] = Engine.memory,
     scheduler: Scheduler = None,
     quiet: Quiet = False,
 ):
@@ -248,13 +297,15 @@ def fit(
     """
     from gmmcli import pipeline, render
 
-    inputs = inputs or ["-"]
-    refuse_terminal_stdin(ctx, inputs[0])
+    if components is None and init_model is None:
+        raise UsageError("-k/--components is required: how many components to fit "
+                         "(to choose k, run: gmmcli select INPUT)")
+    refuse_terminal_stdin(ctx, inputs)
     request = fit_request(
-        inputs[0], output, columns, no_header, delimiter, tabs, reg_covar, tol, max_iter, n_init, init, seed,
-        no_standardize, max_memory, dtype, weight_column,
+        inputs, output, columns, no_header, delimiter, tabs, decimal, reg_covar, tol, max_iter, n_init, init, seed,
+        no_standardize, max_memory, dtype, weight_column, missing,
         n_components=components, covariance_type=covariance.value, init_model=init_model, strict=strict,
-        align_to=align_to, missing=missing.value, engine=engine.value, inputs=tuple(inputs), scheduler=scheduler,
+        align_to=align_to, engine=engine.value, scheduler=scheduler,
     )
     template = "restart {task.fields[restart]}  iteration {task.completed}/{task.total}  " \
                "log-likelihood per row {task.fields[ll]}"
@@ -262,42 +313,45 @@ def fit(
         live = not quiet and stderr_is_terminal()  # the dashboard link while it is useful
         result = pipeline.fit(request, on_iteration=lambda restart, n_iter, ll: progress.update(
                                   completed=n_iter, restart=restart, ll=f"{ll:.6f}"),
-                              on_note=(lambda text: say(f"gmmcli: {text}")) if live else None)
-    if output is None:
+                              on_note=say if live else None)
+    if request.output is None:
         write_stdout(result.document)
     if not quiet:
         for note in result.notes:
-            say(f"gmmcli: {note}")
+            say(note)
         if not result.model.converged and tol > 0:
-            say(f"gmmcli: warning: EM did not converge in {result.model.n_iter} iterations "
-                f"(raise --max-iter or --tol)")
-        say(render.fit_summary(result.model, result.seconds))
+            say(f"warning: EM did not converge in {result.model.n_iter} iterations (raise --max-iter or --tol)")
+        summary = render.fit_summary(result.model, result.seconds)
+        LOG.emit("info", summary, text=summary, **render.fit_figures(result.model, result.seconds))
 
 
 @app.command(epilog=EPILOG)
 def select(
     ctx: typer.Context,
-    input: Input = "-",
-    components: Annotated[str, typer.Option("--components", "-k", help="Values of k: 3, 1-9 or 2,4,8.")] = "1-9",
-    covariance: Annotated[str, typer.Option("--covariance", help="Covariance types to try, comma-separated.")] = "full,tied,diag,spherical",
+    inputs: Inputs = None,
+    components: Annotated[str, typer.Option("--components", "-k", metavar="KS", help="Values of k: 3, 1-9 or 2,4,8.")] = "1-9",
+    covariance: Annotated[str, typer.Option("--covariance", metavar="TYPES", help="Covariance types to try, comma-separated.")] = "full,tied,diag,spherical",
     criterion: Annotated[Criterion, typer.Option("--criterion", help="What chooses: BIC, AIC, ICL (lower is better) or held-out log-likelihood.")] = Criterion.bic,
     holdout: Annotated[Optional[float], typer.Option("--holdout", help="Also score each cell on this fraction of rows held out.", metavar="FRACTION")] = None,
     cv: Annotated[Optional[int], typer.Option("--cv", help="Also score each cell by K-fold cross-validation.", metavar="FOLDS")] = None,
-    seeds: Annotated[int, typer.Option("--seeds", help="Rerun the grid with this many seeds and count how often each cell wins.")] = 1,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Cells fitted in parallel processes (0: one per CPU).")] = 0,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write the chosen model here (atomically); - for stdout (the table then goes to stderr).")] = None,
+    seeds: Annotated[int, typer.Option("--seeds", metavar="N", help="Rerun the grid with this many seeds and count how often each cell wins.")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", help="Cells fitted in parallel processes (0: one per CPU).")] = 0,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write the chosen model here (atomically); - for stdout (the table then goes to stderr).")] = None,
     output_format: Annotated[Optional[TraceFormat], typer.Option("--format", help="table (default on a terminal), csv (default when piped) or json.", show_default=False)] = None,
     columns: Columns = None,
     no_header: NoHeader = False,
     delimiter: Delimiter = ",",
     tabs: Tabs = False,
+    decimal: Decimal = ".",
     reg_covar: RegCovar = 1e-6,
     tol: Tol = 1e-3,
     max_iter: MaxIter = 100,
     n_init: NInit = 1,
     init: InitOption = Init.kmeans_pp,
+    missing: FitMissingOption = FitMissing.error,
     seed: Seed = 0,
     no_standardize: NoStandardize = False,
+    strict: Annotated[bool, typer.Option("--strict", help="A cell that does not converge or whose component dies or collapses fails (is never chosen); exit 3 if all fail.")] = False,
     max_memory: MaxMemory = None,
     dtype: DtypeOption = Dtype.float64,
     weight_column: WeightColumn = None,
@@ -317,7 +371,7 @@ def select(
     from gmmcli.parallel import default_threads
     from gmmcli.pipeline.select import SelectRequest, select as run_select
 
-    refuse_terminal_stdin(ctx, input)
+    refuse_terminal_stdin(ctx, inputs)
     try:
         ks = parse_k_spec(components)
     except ValueError as exc:
@@ -326,22 +380,18 @@ def select(
     unknown = [t for t in types if t not in Covariance.__members__]
     if unknown or not types:
         raise UsageError(f"--covariance takes a list of full, tied, diag, spherical (got {covariance!r})")
-    fit = fit_request(input, None if output == "-" else output, columns, no_header, delimiter, tabs, reg_covar, tol,
-                      max_iter, n_init, init, seed, no_standardize, max_memory, dtype, weight_column,
-                      engine=engine.value, scheduler=scheduler)
+    fit = fit_request(inputs, output, columns, no_header, delimiter, tabs, decimal, reg_covar, tol,
+                      max_iter, n_init, init, seed, no_standardize, max_memory, dtype, weight_column, missing,
+                      engine=engine.value, scheduler=scheduler, strict=strict)
     request = SelectRequest(fit=fit, components=ks, covariance_types=types, criterion=criterion.value,
                             holdout=holdout, cv=cv, seeds=seeds, jobs=jobs or default_threads())
-    with TerminalProgress(not quiet, "fitting cells {task.completed}/{task.total}", bar=True, total=None) as progress:
+    with TerminalProgress(not quiet, "fitting cells {task.completed}/{task.total}", bar=True) as progress:
         result = run_select(request, on_cell=lambda done, total: progress.update(completed=done, total=total))
     rows = render.select_rows(result)
-    to_stdout = output != "-"
+    to_stdout = output != "-"  # with -o - the model takes stdout and the table goes to stderr
     shown = output_format or (TraceFormat.table if (sys.stdout if to_stdout else sys.stderr).isatty() else TraceFormat.csv)
-    if shown is TraceFormat.csv:
-        text = render.select_csv(rows)
-    elif shown is TraceFormat.json:
-        text = render.select_json(rows)
-    else:
-        text = render.select_table(rows, criterion.value) + "\n" + render.criterion_chart(rows, criterion.value)
+    text = show_rows(rows, shown, csv=render.select_csv, json=render.select_json,
+                     table=lambda r: render.select_table(r, criterion.value) + "\n" + render.criterion_chart(r, criterion.value))
     if to_stdout:
         write_stdout(text.encode())
     else:
@@ -349,19 +399,25 @@ def select(
         sys.stderr.write(text)
 
 
+def show_rows(rows: list, shown: TraceFormat, **renderers) -> str:
+    """Rows as the chosen format's text (``renderers``: csv, json and table functions)."""
+    return renderers[shown.value](rows)
+
+
 @app.command(epilog=EPILOG)
 def predict(
     ctx: typer.Context,
-    model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.", metavar="MODEL")],
-    inputs: Annotated[Optional[List[str]], typer.Argument(help="CSV file, or - for stdin; with --engine dask, several files or a glob.", show_default=False, metavar="INPUT")] = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write here (atomically); default stdout. With --engine dask, a pattern such as 'out/part-*.csv' (one part per input, in order).")] = None,
-    keep: Annotated[Optional[str], typer.Option("--keep", help="Input columns to pass through first (e.g. an id).")] = None,
-    emit: Annotated[str, typer.Option("--emit", help="Which outputs, comma-separated: prob,label,log_likelihood,uncertainty.")] = "prob,label,log_likelihood,uncertainty",
+    model: ModelArg,
+    inputs: Inputs = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (atomically; .parquet/.arrow/.feather by extension, else CSV or --format); - or no -o: stdout. With --engine dask, a pattern such as 'out/part-*.csv' (one part per input, in order).")] = None,
+    keep: Annotated[Optional[List[str]], typer.Option("--keep", metavar="COLUMNS", help="Input columns to copy first, verbatim (e.g. an id); repeatable or comma-separated.")] = None,
+    emit: Annotated[str, typer.Option("--emit", metavar="FIELDS", show_default=False, help="Which outputs, in this order, comma-separated; default: prob,label,log_likelihood,uncertainty.")] = "prob,label,log_likelihood,uncertainty",
     output_format: Annotated[PredictFormat, typer.Option("--format", help="Output format.")] = PredictFormat.csv,
     no_header: Annotated[Optional[bool], typer.Option("--no-header/--header", "-H", help="Override whether the input has a header (default: as the model's training data).", show_default=False)] = None,
     delimiter: Delimiter = ",",
     tabs: Tabs = False,
-    explain: Annotated[Optional[int], typer.Option("--explain", help="Instead of predictions, explain data row N (1-based) in four layers.")] = None,
+    decimal: Decimal = ".",
+    explain: Annotated[Optional[int], typer.Option("--explain", metavar="N", help="Instead of predictions, explain data row N (1-based) in four layers.")] = None,
     missing: Annotated[PredictMissing, typer.Option("--missing", help="Rows with empty or NA cells: error, drop them, or marginalize (score them on their observed cells).")] = PredictMissing.error,
     outlier_quantile: Annotated[Optional[float], typer.Option("--outlier-quantile", help="Add an 'outlier' column: 1 when the row's log-likelihood is below this quantile of the training rows' (e.g. 0.001).", metavar="Q")] = None,
     engine: Annotated[Engine, typer.Option("--engine", help="memory (stream on this machine) or dask (one output part per input file, on a Dask cluster).")] = Engine.memory,
@@ -379,8 +435,8 @@ def predict(
     from gmmcli.io.predictions import OUTPUT_FIELDS
 
     inputs = inputs or ["-"]
-    refuse_terminal_stdin(ctx, inputs[0])
-    fmt = csv_format(delimiter, tabs, no_header)  # has_header None: as the model's training data
+    refuse_terminal_stdin(ctx, inputs)
+    fmt = csv_format(delimiter, tabs, no_header, decimal)  # has_header None: as the model's training data
     if explain is not None:
         text = render.render_explanation(pipeline.explain(model, inputs[0], explain, fmt))
         write_stdout(text.encode())
@@ -390,26 +446,27 @@ def predict(
     if unknown or not fields:
         raise UsageError(f"--emit takes a list of {', '.join(OUTPUT_FIELDS)} (got {emit!r})")
     request = pipeline.PredictRequest(
-        model=model, input=inputs[0], output=output, fmt=fmt, keep=keep, fields=fields,
-        output_format=output_format.value, outlier_quantile=outlier_quantile, missing=missing.value,
+        model=model, input=inputs[0], inputs=tuple(inputs), output=output_path(output), fmt=fmt,
+        keep=",".join(keep) if keep else None, fields=fields, output_format=output_format.value,
+        outlier_quantile=outlier_quantile, missing=missing.value,
     )
     if engine is Engine.dask:
         result = pipeline.predict_on_dask(request, tuple(inputs), scheduler)
-    elif len(inputs) > 1:
-        raise UsageError("several inputs (or a glob) need --engine dask")
     else:
         result = pipeline.predict(request, write_stdout)
-    if not quiet and stderr_is_terminal() and output:
-        say(f"gmmcli: wrote {result.n_rows} rows to {output} in {result.seconds:.2f} s")
+    if not quiet and result.n_dropped:
+        say(f"note: dropped {result.n_dropped} row(s) with missing cells (--missing drop)")
+    if not quiet and stderr_is_terminal() and request.output:
+        say(f"note: wrote {result.n_rows} rows to {output} in {result.seconds:.2f} s")
 
 
 @app.command(epilog=EPILOG)
 def sample(
-    model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.", metavar="MODEL")],
-    n_samples: Annotated[int, typer.Option("-n", "--n-samples", help="How many rows to draw.")] = 100,
-    seed: Seed = 0,
+    model: ModelArg,
+    n_samples: Annotated[int, typer.Option("-n", "--n-samples", metavar="N", help="How many rows to draw.")] = 100,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed of the draw; the same model, -n and seed give the same rows.")] = 0,
     labels: Annotated[bool, typer.Option("--labels", help="Add a 'component' column: which component drew the row.")] = False,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write here (atomically); default stdout.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (atomically; .parquet/.arrow/.feather by extension, else CSV); - or no -o: stdout.")] = None,
 ):
     """Draw rows from a model, as CSV in the original units and column names.
 
@@ -417,16 +474,16 @@ def sample(
     """
     from gmmcli import pipeline
 
-    pipeline.sample(pipeline.SampleRequest(model, n_samples, seed, labels, output), write_stdout)
+    pipeline.sample(pipeline.SampleRequest(model, n_samples, seed, labels, output_path(output)), write_stdout)
 
 
 @app.command(epilog=EPILOG)
 def trace(
-    model: Annotated[str, typer.Argument(help="A model file written by gmmcli fit.", metavar="MODEL")],
+    model: ModelArg,
     all_restarts: Annotated[bool, typer.Option("--all", help="Every restart, not only the chosen one.")] = False,
     output_format: Annotated[Optional[TraceFormat], typer.Option("--format", help="table (default on a terminal), csv (default when piped) or json.", show_default=False)] = None,
 ):
-    """Print the log-likelihood per EM iteration, and an ASCII convergence chart.
+    """Print the log-likelihood per EM iteration (original units), and an ASCII convergence chart.
 
     Example: gmmcli trace model.json
     """
@@ -435,12 +492,8 @@ def trace(
     fitted = pipeline.trace(model)
     chosen = output_format or (TraceFormat.table if sys.stdout.isatty() else TraceFormat.csv)
     rows = render.trace_rows(fitted, all_restarts)
-    if chosen is TraceFormat.csv:
-        text = render.trace_csv(rows)
-    elif chosen is TraceFormat.json:
-        text = render.trace_json(rows)
-    else:
-        text = render.trace_table(rows) + "\n" + render.trace_chart(fitted, all_restarts)
+    text = show_rows(rows, chosen, csv=render.trace_csv, json=render.trace_json,
+                     table=lambda r: render.trace_table(r) + "\n" + render.trace_chart(fitted, all_restarts))
     write_stdout(text.encode())
 
 
@@ -449,8 +502,8 @@ def _on_sigterm(signum, frame):
     raise Terminated()
 
 
-def _fail(message: str, code: int) -> int:
-    sys.stderr.write(f"gmmcli: error: {message}\n")
+def _fail(message: str, code: int, text: Optional[str] = None) -> int:
+    LOG.emit("error", message, text=text, exit_code=code)
     return code
 
 
@@ -463,15 +516,43 @@ def _quiet_stdout() -> None:
         pass
 
 
+def hoist_global_options(args: List[str]) -> List[str]:
+    """Move ``--debug`` and ``--log-format X`` written after the command in front of it
+    (they are the root's options); ``--`` ends options."""
+    front, rest = [], []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            rest += args[i:]
+            break
+        if arg in GLOBAL_VALUED and i + 1 < len(args):
+            front += args[i:i + 2]
+            i += 1
+        elif arg in GLOBAL_FLAGS or arg.split("=", 1)[0] in GLOBAL_VALUED:
+            front.append(arg)
+        else:
+            rest.append(arg)
+        i += 1
+    return front + rest
+
+
+def _usage_message(exc) -> str:
+    # pydantic-backed validation in typer prefixes its messages with "Value error, "
+    return exc.format_message().replace("\n", " ").replace("Value error, ", "")
+
+
 def run(argv: Optional[List[str]] = None) -> int:
     """Run the CLI and return the exit code (never raises, except under --debug)."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
     debug = "--debug" in args
+    LOG.json_lines = any(a in ("--log-format=json",) for a in args) or \
+        any(a == "--log-format" and b == "json" for a, b in zip(args, args[1:]))  # before parsing: usage errors too
     try:
         result = app(args=args, prog_name="gmmcli", standalone_mode=False)
         sys.stdout.flush()
         if result == EXIT_INTERRUPTED:  # typer turns KeyboardInterrupt into Exit(130)
-            sys.stderr.write("gmmcli: interrupted\n")
+            _fail("interrupted", EXIT_INTERRUPTED, text="gmmcli: interrupted")
         return result if isinstance(result, int) else EXIT_OK
     except typer.Exit as exc:
         return exc.exit_code
@@ -479,7 +560,7 @@ def run(argv: Optional[List[str]] = None) -> int:
         sys.stderr.write(exc.ctx.get_help() + "\n")
         return EXIT_USAGE
     except click_exceptions.UsageError as exc:
-        return _fail(exc.format_message().replace("\n", " "), EXIT_USAGE)
+        return _fail(_usage_message(exc), EXIT_USAGE)
     except GmmError as exc:
         if debug:
             raise
@@ -489,11 +570,9 @@ def run(argv: Optional[List[str]] = None) -> int:
         _quiet_stdout()
         return EXIT_BROKEN_PIPE
     except (KeyboardInterrupt, typer.Abort):
-        sys.stderr.write("gmmcli: interrupted\n")
-        return EXIT_INTERRUPTED
+        return _fail("interrupted", EXIT_INTERRUPTED, text="gmmcli: interrupted")
     except Terminated:
-        sys.stderr.write("gmmcli: terminated\n")
-        return EXIT_TERMINATED
+        return _fail("terminated", EXIT_TERMINATED, text="gmmcli: terminated")
     except Exception as exc:  # a bug
         if debug:
             raise

@@ -17,15 +17,32 @@ def format_number(value: float, digits: int = 6) -> str:
 
 
 # ---------------------------------------------------------------- trace
+def original_units_offset(model) -> float:
+    """What turns the stored (fitted-space) log-likelihood history into original units.
+
+    The Jacobian of the standardization does not depend on the parameters, so it is the
+    same for every iteration and restart: the difference of the two stored totals.
+    """
+    ll = model.log_likelihood
+    if "total_original_units" not in ll or "total" not in ll:
+        return 0.0
+    return ll["total_original_units"] - ll["total"]
+
+
+def trace_history(model, restart: int) -> list:
+    """One restart's log-likelihood per iteration, in original units."""
+    offset = original_units_offset(model)
+    return [total + offset for total in model.history["restarts"][restart]["log_likelihood"]]
+
+
 def trace_rows(model, all_restarts: bool = False) -> list:
-    """Rows (restart, iteration, total, mean per row, change) of the history."""
-    history = model.history
-    n = model.n_samples
-    chosen = history["chosen"]
-    restarts = range(len(history["restarts"])) if all_restarts else [chosen]
+    """Rows (restart, iteration, total, mean per row, change) of the history, in original units."""
+    n = model.log_likelihood.get("total_weight", model.n_samples)
+    chosen = model.history["chosen"]
+    restarts = range(len(model.history["restarts"])) if all_restarts else [chosen]
     rows = []
     for r in restarts:
-        values = history["restarts"][r]["log_likelihood"]
+        values = trace_history(model, r)
         for i, total in enumerate(values):
             change = None if i == 0 else total - values[i - 1]
             rows.append({"restart": r, "chosen": r == chosen, "iteration": i, "log_likelihood": total,
@@ -50,7 +67,7 @@ def trace_json(rows: list) -> str:
 def trace_table(rows: list) -> str:
     """A plain-text table of the trace (rich is not needed to read it)."""
     multi = len({r["restart"] for r in rows}) > 1
-    header = (["restart"] if multi else []) + ["iter", "log-likelihood", "per row", "change"]
+    header = (["restart"] if multi else []) + ["iter", "log-likelihood (original units)", "per row", "change"]
     body = []
     for row in rows:
         cells = [f"{row['restart']}{'*' if row['chosen'] else ''}"] if multi else []
@@ -113,26 +130,43 @@ def line_chart(series: dict, width: int = 60, height: int = 12, title: str = "",
 
 
 def trace_chart(model, all_restarts: bool = False) -> str:
-    history = model.history
-    chosen = history["chosen"]
-    restarts = range(len(history["restarts"])) if all_restarts else [chosen]
+    chosen = model.history["chosen"]
+    restarts = range(len(model.history["restarts"])) if all_restarts else [chosen]
     series = {
-        f"restart {r}{' (chosen)' if r == chosen else ''}": history["restarts"][r]["log_likelihood"]
-        for r in restarts if history["restarts"][r]["log_likelihood"]
+        f"restart {r}{' (chosen)' if r == chosen else ''}": trace_history(model, r)
+        for r in restarts if model.history["restarts"][r]["log_likelihood"]
     }
-    return line_chart(series, title="log-likelihood per iteration")
+    return line_chart(series, title="log-likelihood per iteration (original units)")
 
 
 # ---------------------------------------------------------------- fit summary
-def fit_summary(model, seconds: float) -> str:
+def fit_figures(model, seconds: float) -> dict:
+    """The fit summary's figures (the fields of its JSON log line); log-likelihoods in original units."""
     ll = model.log_likelihood
-    state = "converged" if model.converged else "NOT converged"
+    return {
+        "rows": model.n_samples, "columns": list(model.feature_names), "components": model.n_components,
+        "covariance_type": model.params.covariance_type, "iterations": model.n_iter,
+        "converged": model.converged, "log_likelihood": ll["total_original_units"],
+        "mean_log_likelihood": ll["mean_original_units"], "seconds": round(seconds, 3),
+    }
+
+
+def column_list(names, shown: int = 6) -> str:
+    """Quoted column names, the first few and a count of the rest."""
+    quoted = [repr(str(n)) for n in names]
+    if len(quoted) <= shown:
+        return ", ".join(quoted)
+    return ", ".join(quoted[:shown]) + f" and {len(quoted) - shown} more"
+
+
+def fit_summary(model, seconds: float) -> str:
+    f = fit_figures(model, seconds)
+    state = "converged" if f["converged"] else "NOT converged"
     return (
-        f"fitted {model.n_components} {model.params.covariance_type} component(s) to "
-        f"{model.n_samples} rows x {len(model.feature_names)} columns: {state} after "
-        f"{model.n_iter} iteration(s), log-likelihood {ll['total']:.4f} "
-        f"({ll['mean']:.6f} per row; {ll['mean_original_units']:.6f} in original units), "
-        f"{seconds:.2f} s"
+        f"fitted {f['components']} {f['covariance_type']} component(s) to {f['rows']} rows x "
+        f"{len(f['columns'])} columns ({column_list(f['columns'])}): {state} after {f['iterations']} "
+        f"iteration(s), log-likelihood {f['log_likelihood']:.4f} ({f['mean_log_likelihood']:.6f} per row, "
+        f"original units), {seconds:.2f} s"
     )
 
 
@@ -144,7 +178,7 @@ def render_explanation(ex) -> str:
     for j, name in enumerate(ex.feature_names):
         std = "" if ex.standardized is None else f"   standardized {ex.standardized[j]: .6f}"
         out.append(f"   {name.ljust(width)}  {format_number(ex.raw[j], 10):>14}{std}")
-    out += ["", "2. Gaussian densities (log, in the fitted space)",
+    out += ["", "2. Gaussian densities (log, original units)",
             "   component   log weight   log density   weighted log density"]
     weighted = ex.log_weights + ex.log_densities
     for k in range(len(ex.probabilities)):

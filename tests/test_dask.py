@@ -69,8 +69,10 @@ def test_dask_error_names_the_file_and_line(tmp_path, rng, cluster, run):
 def test_glob_matching_nothing_and_several_inputs_without_dask(tmp_path, run):
     res = run("fit", str(tmp_path / "none-*.csv"), "-k", 2, "--engine", "dask")
     assert (res.code, res.err) == (66, f"gmmcli: error: {tmp_path}/none-*.csv: no file matches\n")
-    res = run("fit", "a.csv", "b.csv", "-k", 2)
-    assert (res.code, res.err) == (2, "gmmcli: error: several inputs (or a glob) need --engine dask\n")
+    res = run("fit", str(tmp_path / "none-*.csv"), "-k", 2)  # the local engines expand globs too
+    assert (res.code, res.err) == (66, f"gmmcli: error: {tmp_path}/none-*.csv: no file matches\n")
+    res = run("fit", tmp_path / "a.csv", tmp_path / "b.csv", "-k", 2)
+    assert (res.code, res.err) == (66, f"gmmcli: error: {tmp_path}/a.csv: no such file\n")
 
 
 def test_missing_dask_gives_the_install_hint(monkeypatch, run, tmp_path):

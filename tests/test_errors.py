@@ -90,7 +90,7 @@ def test_terminal_stdin_prints_usage_and_exits_2():
     os.close(leader)
     os.close(follower)
     assert proc.returncode == 2
-    assert proc.stderr.decode().splitlines()[-1] == "gmmcli: error: no input: give a CSV file, or pipe data to stdin"
+    assert proc.stderr.decode().splitlines()[-1] == "gmmcli: error: no input: give a file, or pipe data to stdin"
 
 
 def test_internal_error_exits_70_with_report_hint(run, monkeypatch):

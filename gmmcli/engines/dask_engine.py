@@ -8,13 +8,13 @@ work runs through :class:`~gmmcli.engines.memory.MemoryEngine`, block by block.
 
 from __future__ import annotations
 
-import glob
 import os
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 
 from gmmcli.engines.memory import MemoryEngine, choose_rows
+from gmmcli.io.inputs import expand_inputs as io_expand_inputs
 from gmmcli.errors import DataError, NoInputError, UsageError
 from gmmcli.io.csv_reader import CsvFormat, CsvReader
 from gmmcli.parallel import single_threaded_blas
@@ -33,19 +33,8 @@ def require_dask():
 
 
 def expand_inputs(inputs: Sequence[str]) -> list:
-    """Paths and globs ('data/*.csv.gz') → the files, in order; a glob matching nothing is an error."""
-    paths = []
-    for item in inputs:
-        if item == "-":
-            raise UsageError("the Dask engine reads files, not stdin")
-        if os.path.exists(item) or not glob.has_magic(item):
-            paths.append(item)
-            continue
-        matches = sorted(glob.glob(item))
-        if not matches:
-            raise NoInputError(f"{item}: no file matches")
-        paths.extend(matches)
-    return paths
+    """Paths and globs → the files, in order (the cluster's workers read files, not stdin)."""
+    return io_expand_inputs(inputs, allow_stdin=False)
 
 
 def connect(scheduler: Optional[str]):

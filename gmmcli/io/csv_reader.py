@@ -31,17 +31,21 @@ NA_TOKENS = frozenset(
 NA_SPELLINGS = tuple(sorted({v for t in NA_TOKENS for v in (t, t.upper(), t.capitalize())} |
                             {"NA", "N/A", "NaN", "None", "NULL", "Null", "#N/A", "<NA>", "", "-NaN", "nan"}))
 _NUMBER = re.compile(r"\s*[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*", re.ASCII)
+# A number written with a decimal comma (and no other comma): 3,14 or -0,5e3.
+_COMMA_NUMBER = re.compile(r"\s*[+-]?[0-9]*,[0-9]+(?:[eE][+-]?[0-9]+)?\s*", re.ASCII)
 _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 @dataclass(frozen=True)
 class CsvFormat:
-    """How to read the file: delimiter and whether the first record is a header
-    (None: not decided yet, e.g. predict follows the model's training data)."""
+    """How to read the file: delimiter, whether the first record is a header
+    (None: not decided yet, e.g. predict follows the model's training data) and the
+    decimal mark of the numbers ("." or ",")."""
 
     delimiter: str = ","
     has_header: Optional[bool] = True
+    decimal: str = "."
 
 
 @dataclass(frozen=True)
@@ -66,32 +70,40 @@ def is_missing(cell: str) -> bool:
     return cell.strip() == "" or cell.strip().lower() in NA_TOKENS
 
 
-def parse_number(cell: str) -> Optional[float]:
+def parse_number(cell: str, decimal: str = ".") -> Optional[float]:
     """The value of a strictly formatted decimal number, or None.
 
-    Accepts ASCII digits with an optional sign, point and exponent, surrounded
+    Accepts ASCII digits with an optional sign, decimal mark and exponent, surrounded
     by optional spaces; refuses ``1_000``, hex, non-ASCII digits and words.
     """
+    if decimal != ".":
+        if "." in cell:
+            return None
+        cell = cell.replace(decimal, ".", 1)
     if not _NUMBER.fullmatch(cell):
         return None
     return float(cell)
 
 
-def cell_problem(cell: str, delimiter: str) -> Optional[str]:
+def is_decimal_comma_number(cell: str) -> bool:
+    return bool(_COMMA_NUMBER.fullmatch(cell))
+
+
+def cell_problem(cell: str, delimiter: str, decimal: str = ".") -> Optional[str]:
     """Why ``cell`` is not a finite number (None when it is one)."""
     if cell.strip() == "":
         return "empty cell (to allow missing values, use --missing)"
     if cell.strip().lower() in NA_TOKENS:
         return f"{cell!r} is a missing value (to allow missing values, use --missing)"
-    value = parse_number(cell)
+    value = parse_number(cell, decimal)
     if value is None and cell.strip().lower().lstrip("+-") in ("inf", "infinity"):
         return f"{cell!r} is not a finite number"
     if value is None:
         hint = ""
         if "_" in cell:
             hint = " (digit separators are not allowed)"
-        elif re.fullmatch(r"\s*[+-]?\d+,\d+\s*", cell) and delimiter != ",":
-            hint = " (decimal comma? write numbers with a '.')"
+        elif decimal == "." and is_decimal_comma_number(cell) and delimiter != ",":
+            hint = " (decimal comma? use --decimal ,)"
         elif "," in cell:
             hint = " (thousands separators are not allowed)"
         return f"{cell!r} is not a number{hint}"
@@ -147,6 +159,9 @@ class CsvReader:
         Every column's name (1-based positions without a header).
     numeric : tuple of bool
         Whether a column looks numeric in the first rows.
+    decimal_comma : tuple of str
+        Names of columns that are not numeric but whose cells in the first rows are
+        numbers written with a decimal comma (so ``--decimal ,`` was probably meant).
     """
 
     def __init__(self, path: str, fmt: CsvFormat = CsvFormat(), block_bytes: int = DEFAULT_BLOCK_BYTES):
@@ -157,7 +172,7 @@ class CsvReader:
         self._pending = self._read_first()
         self._line = 1
         self.names, self._pending, self._line = self._take_header(self._pending)
-        self.numeric = self._probe_numeric(self._pending)
+        self.numeric, self.decimal_comma = self._probe_numeric(self._pending)
 
     # ------------------------------------------------------------ set-up
     def _read_first(self) -> bytes:
@@ -196,19 +211,28 @@ class CsvReader:
         return tuple(fields), rest, 1 + first.count(b"\n")
 
     def _probe_numeric(self, buf: bytes) -> tuple:
+        """(numeric flag per column, names of the columns of decimal-comma numbers)."""
         text = buf[: 1 << 20].decode("utf-8", errors="replace")
         rows = csv.reader(io.StringIO(text, newline=""), delimiter=self.fmt.delimiter)
         numeric = [False] * len(self.names)
+        comma = [True] * len(self.names)  # every cell a number or missing …
+        any_comma = [False] * len(self.names)  # … and one with a decimal comma
         seen = 0
         for row in rows:
             if seen >= NUMERIC_PROBE_ROWS:
                 break
             seen += bool(row)
             for j, cell in enumerate(row[: len(self.names)]):
-                numeric[j] = numeric[j] or parse_number(cell) is not None
+                numeric[j] = numeric[j] or parse_number(cell, self.fmt.decimal) is not None
+                any_comma[j] = any_comma[j] or is_decimal_comma_number(cell)
+                comma[j] = comma[j] and (is_decimal_comma_number(cell) or parse_number(cell) is not None
+                                         or is_missing(cell))
         # With no rows to look at, every column may be numeric: the caller then
         # reports "no data rows" rather than "no numeric columns".
-        return tuple(numeric) if seen else (True,) * len(self.names)
+        if not seen:
+            return (True,) * len(self.names), ()
+        names = tuple(n for n, num, c, a in zip(self.names, numeric, comma, any_comma) if c and a and not num)
+        return tuple(numeric), names if self.fmt.decimal == "." else ()
 
     def delimiter_hint(self) -> str:
         """A hint when the header looks like it was split with the wrong delimiter."""
@@ -258,14 +282,16 @@ class CsvReader:
         import pyarrow.csv as pacsv
 
         internal = [f"c{i}" for i in range(len(self.names))]
-        types = {internal[j]: pa.float64() for j in selected}
-        types.update({internal[j]: pa.string() for j in keep if j not in selected})
+        # a kept column is copied verbatim (153.90 stays 153.90): read as text, and when it is
+        # also a feature its numbers are parsed from that text
+        as_text = set(keep)
+        types = {internal[j]: pa.string() if j in as_text else pa.float64() for j in list(selected) + list(keep)}
         include = list(dict.fromkeys([internal[j] for j in list(selected) + list(keep)]))
-        parse_options = pacsv.ParseOptions(delimiter=self.fmt.delimiter)
         convert_options = pacsv.ConvertOptions(
             include_columns=include, column_types=types, null_values=list(NA_SPELLINGS) if missing else [],
-            strings_can_be_null=False, quoted_strings_can_be_null=missing,
+            strings_can_be_null=False, quoted_strings_can_be_null=missing, decimal_point=self.fmt.decimal,
         )
+
         def parse(item) -> Optional[Block]:
             first_line, data = item
             if not data.strip():
@@ -275,15 +301,16 @@ class CsvReader:
                 table = pacsv.read_csv(
                     pa.py_buffer(data),
                     read_options=pacsv.ReadOptions(column_names=internal, use_threads=False),
-                    parse_options=pacsv.ParseOptions(delimiter=self.fmt.delimiter, newlines_in_values=quoted)
-                    if quoted else parse_options,
+                    parse_options=pacsv.ParseOptions(delimiter=self.fmt.delimiter, newlines_in_values=quoted),
                     convert_options=convert_options,
                 )
-            except pa.ArrowInvalid:
+                X = np.empty((table.num_rows, len(selected)), order="F")
+                for k, j in enumerate(selected):
+                    column = table.column(internal[j])
+                    _fill_column(X[:, k], _text_to_float(column, missing, self.fmt.decimal) if j in as_text
+                                 else column)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 raise self._diagnose(first_line, data, selected, missing) from None
-            X = np.empty((table.num_rows, len(selected)), order="F")
-            for k, j in enumerate(selected):
-                _fill_column(X[:, k], table.column(internal[j]))
             if not (np.isfinite(X).all() or (missing and not np.isinf(X).any())):
                 raise self._diagnose(first_line, data, selected, missing)
             return Block(X, [table.column(internal[j]) for j in keep], first_line)
@@ -311,7 +338,7 @@ class CsvReader:
             if len(row) != n_fields:
                 return DataError(self._field_count_message(line, row))
             for j in selected:
-                problem = cell_problem(row[j], self.fmt.delimiter)
+                problem = cell_problem(row[j], self.fmt.delimiter, self.fmt.decimal)
                 if problem and not (missing and is_missing(row[j])):
                     return DataError(f"{self.name}: line {line}, column {self.names[j]!r}: {problem}")
         return DataError(f"{self.name}: lines {first_line}-{first_line + previous}: malformed CSV")
@@ -323,6 +350,22 @@ class CsvReader:
         if len(row) == n_fields + 1 and row[-1] == "":
             message += " (trailing delimiter?)"
         return message + self.delimiter_hint()
+
+
+def _text_to_float(column, missing: bool, decimal: str):
+    """A text column's numbers as float64 (missing-value spellings as null when ``missing``);
+    raises pyarrow's ArrowInvalid on a cell that is not a number."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = pc.utf8_trim_whitespace(column)
+    if missing:
+        column = pc.if_else(pc.is_in(column, value_set=pa.array(NA_SPELLINGS)), pa.scalar(None, pa.string()), column)
+    if decimal != ".":
+        if pc.any(pc.match_substring(column, ".")).as_py():
+            raise pa.ArrowInvalid("a '.' in a number with a decimal comma")
+        column = pc.replace_substring(column, decimal, ".", max_replacements=1)
+    return pc.cast(column, pa.float64())
 
 
 def _fill_column(out: np.ndarray, column) -> None:

@@ -1,4 +1,4 @@
-"""Writing per-row predictions as CSV (pyarrow's writer) or JSON Lines."""
+"""Writing per-row predictions as CSV (pyarrow's writer), JSON Lines, Parquet or Arrow."""
 
 from __future__ import annotations
 
@@ -10,16 +10,17 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 OUTPUT_FIELDS = ("prob", "label", "log_likelihood", "uncertainty")
-OUTPUT_FORMATS = ("csv", "jsonl")
 
 
 class PredictionWriter:
     """Formats blocks of predictions and hands the bytes to ``sink``.
 
-    Columns: the kept input columns (as text), then ``prob_0`` … ``prob_{K-1}``,
-    ``label``, ``log_likelihood`` and ``uncertainty``, each only if in ``fields``,
-    then ``outlier`` (1 when log_likelihood < ``outlier_threshold``) if a threshold is given.
-    The CSV header is written at once, so an input with no rows still gives it.
+    Columns: the kept input columns (as text), then ``fields`` in the order given
+    (``prob`` is ``prob_0`` … ``prob_{K-1}``), then ``outlier`` (1 when log_likelihood <
+    ``outlier_threshold``) if a threshold is given.
+    The CSV header is written at once, so an input with no rows still gives it. With
+    ``output_format`` "parquet" or "arrow", ``format`` returns the columns themselves,
+    for a :class:`~gmmcli.io.columnar.ColumnarWriter`.
     """
 
     def __init__(self, sink: Callable[[bytes], None], output_format: str,
@@ -28,19 +29,11 @@ class PredictionWriter:
         self.sink = sink
         self.output_format = output_format
         self.keep_names = list(keep_names)
-        self.fields = [f for f in OUTPUT_FIELDS if f in fields]
+        self.fields = output_fields(fields, outlier_threshold is not None)
         self.outlier_threshold = outlier_threshold
-        if outlier_threshold is not None:
-            self.fields.append("outlier")
-        self.columns = self.keep_names + self._value_columns(n_components)
+        self.columns = prediction_columns(keep_names, n_components, fields, outlier_threshold is not None)
         if output_format == "csv":
             self.sink(csv_header(self.columns))
-
-    def _value_columns(self, n_components: int) -> list:
-        names = []
-        for f in self.fields:
-            names.extend([f"prob_{k}" for k in range(n_components)] if f == "prob" else [f])
-        return names
 
     def _values(self, resp: np.ndarray, log_likelihood: np.ndarray) -> list:
         values = []
@@ -62,10 +55,25 @@ class PredictionWriter:
         values = self._values(resp, log_likelihood)
         if self.output_format == "csv":
             return csv_rows(self.columns, list(keep) + values)
-        return _jsonl_rows(self.columns, [k.to_pylist() for k in keep] + [v.tolist() for v in values])
+        if self.output_format == "jsonl":
+            return _jsonl_rows(self.columns, [k.to_pylist() for k in keep] + [v.tolist() for v in values])
+        return list(keep) + values
 
     def write(self, keep: list, resp: np.ndarray, log_likelihood: np.ndarray) -> None:
         self.sink(self.format(keep, resp, log_likelihood))
+
+
+def output_fields(fields: Sequence[str], outlier: bool) -> list:
+    """The fields in the order asked for (repeats dropped), then ``outlier`` when flagged."""
+    return list(dict.fromkeys(fields)) + (["outlier"] if outlier else [])
+
+
+def prediction_columns(keep_names: Sequence[str], n_components: int, fields: Sequence[str], outlier: bool) -> list:
+    """The output's column names: the kept columns, then the fields (``prob`` → prob_0 … prob_{K-1})."""
+    names = list(keep_names)
+    for f in output_fields(fields, outlier):
+        names.extend([f"prob_{k}" for k in range(n_components)] if f == "prob" else [f])
+    return names
 
 
 def csv_header(names: list) -> bytes:

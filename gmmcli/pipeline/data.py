@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
 from functools import partial
@@ -19,7 +20,8 @@ from gmmcli.engines.spool import (
     SpoolEngine, SpoolWriter, available_memory, block_rows_for, remove as remove_spool,
 )
 from gmmcli.errors import DataError, UsageError
-from gmmcli.io.csv_reader import DEFAULT_BLOCK_BYTES, CsvReader, resolve_columns
+from gmmcli.io.csv_reader import DEFAULT_BLOCK_BYTES, CsvReader, parse_number, resolve_columns
+from gmmcli.io.inputs import expand_inputs, open_inputs
 from gmmcli.io.model_file import Model
 from gmmcli.pipeline.compare import in_space_of
 from gmmcli.io.source import STDIN
@@ -62,10 +64,9 @@ def load_training_data(req: FitRequest, init_model: Optional[Model], on_note=Non
     or onto a Dask cluster with ``--engine dask``."""
     if req.engine == "dask":
         return load_on_dask(req, init_model, on_note)
-    if len(req.inputs) > 1:
-        raise UsageError("several inputs (or a glob) need --engine dask")
-    max_memory = req.max_memory or automatic_memory_limit(req.input)
-    reader = CsvReader(req.input, req.fmt, block_bytes=_reader_block_bytes(max_memory))
+    paths = expand_inputs(req.inputs or (req.input,))
+    max_memory = req.max_memory or automatic_memory_limit(paths)
+    reader = open_inputs(paths, req.fmt, block_bytes=_reader_block_bytes(max_memory))
     try:
         names, selected, notes = training_columns(req, reader, init_model)
         weight_index = weight_column(req, reader, selected)
@@ -134,10 +135,41 @@ def training_columns(req: FitRequest, reader: CsvReader, init_model: Optional[Mo
         selected, notes = model_columns(reader, init_model), []
     else:
         selected, skipped = resolve_columns(req.columns, reader.names, reader.numeric)
+        refuse_decimal_commas(reader, [s for s in skipped if s in reader.decimal_comma])
         notes = [f"note: ignoring non-numeric column(s): {', '.join(repr(s) for s in skipped)}"] if skipped else []
     if not selected:
         raise DataError(f"{reader.name}: no numeric columns to fit{reader.delimiter_hint()}")
-    return [reader.names[j] for j in selected], selected, notes
+    names = [reader.names[j] for j in selected]
+    notes += [f"warning: column {name!r} looks like a row identifier but is used as a feature "
+              f"(to leave it out: -c '!{name}')" for name in names if ID_NAME.fullmatch(name)]
+    return names, selected, notes
+
+
+# Column names that usually hold row identifiers, not measurements.
+ID_NAME = re.compile(r"(?i)(id|row_?id|index|idx|key|.*[_ .-]id)")
+
+
+def refuse_decimal_commas(reader, columns: list) -> None:
+    """Columns of decimal-comma numbers would be dropped as non-numeric: say so instead."""
+    if columns:
+        raise DataError(f"{reader.name}: column(s) {', '.join(repr(c) for c in columns)} hold numbers with a "
+                        "decimal comma; read them with --decimal , (or select the columns to fit with -c)")
+
+
+def identifier_columns(X: np.ndarray, names) -> list:
+    """Warnings for columns of unique integers in increasing order (row numbers), unless their
+    name already drew the warning (``ID_NAME``)."""
+    out = []
+    if len(X) < 3:
+        return out
+    for j, name in enumerate(names):
+        column = X[:, j]
+        if ID_NAME.fullmatch(name) or not np.all(np.isfinite(column)):
+            continue
+        if np.all(np.diff(column) > 0) and np.all(column == np.round(column)):
+            out.append(f"warning: column {name!r} holds unique integers in increasing order, like a row "
+                       f"identifier, but is used as a feature (to leave it out: -c '!{name}')")
+    return out
 
 
 def weight_column(req, reader: CsvReader, selected: list) -> Optional[int]:
@@ -186,12 +218,13 @@ def _load_in_memory(req, reader, blocks, names) -> TrainingData:
         return TrainingData(names, MemoryEngine(X, w), None, np.zeros(len(names)))
     if (len(X) if w is None else np.count_nonzero(w)) == 1 and req.standardize:
         raise DataError(f"{reader.name}: only 1 data row; standardizing needs at least 2 (or --no-standardize)")
+    id_warnings = identifier_columns(X, names)  # before X is standardized in place
     scaler = fit_scaler(X, names, w) if req.standardize else None
     Z = X if scaler is None else scaler.transform(X, out=X)
     shift = np.zeros(Z.shape[1]) if scaler is not None else column_means(Z, w)
     engine = MemoryEngine(Z, w, covariance_type=req.covariance_type, dtype=req.dtype)
     data = TrainingData(names, engine, scaler, shift, has_missing=bool(np.isnan(Z).any()))
-    data.warnings = shape_warnings(Z, shift, names, req)
+    data.warnings = id_warnings + shape_warnings(Z, shift, names, req)
     return data
 
 
@@ -260,14 +293,14 @@ def _reader_block_bytes(max_memory: Optional[int]) -> int:
     return DEFAULT_BLOCK_BYTES if max_memory is None else int(np.clip(max_memory // 16, 1 << 20, DEFAULT_BLOCK_BYTES))
 
 
-def automatic_memory_limit(input_path: str) -> Optional[int]:
-    """Spool automatically when a file's parsed matrix would take over half the available memory."""
-    if input_path == STDIN or not os.path.isfile(input_path):
+def automatic_memory_limit(paths) -> Optional[int]:
+    """Spool automatically when the files' parsed matrix would take over half the available memory."""
+    files = [p for p in paths if p != STDIN and os.path.isfile(p)]
+    if not files:
         return None
     available = available_memory()
-    size = os.path.getsize(input_path)
-    if input_path.lower().endswith((".gz", ".bz2", ".xz", ".zst")):
-        size *= 4  # a rough decompression ratio for numeric text
+    size = sum(os.path.getsize(p) * (4 if p.lower().endswith((".gz", ".bz2", ".xz", ".zst")) else 1)
+               for p in files)  # a rough decompression ratio for numeric text
     # about 8 bytes parsed per ~10 bytes of CSV text
     if available is None or size * 0.8 < available / 2:
         return None
@@ -284,8 +317,12 @@ def model_columns(reader: CsvReader, model: Model) -> list:
         return list(range(len(model.feature_names)))
     missing = [n for n in model.feature_names if n not in reader.names]
     if missing:
+        hint = ""
+        if all(parse_number(name, reader.fmt.decimal) is not None for name in reader.names):
+            hint = (" (the input has no header? its first line is numbers; with --no-header the model's "
+                    "columns are taken by position)")
         raise DataError(
-            f"{reader.name}: missing column(s) the model needs: {', '.join(repr(m) for m in missing)}"
+            f"{reader.name}: missing column(s) the model needs: {', '.join(repr(m) for m in missing)}{hint}"
         )
     return [reader.names.index(n) for n in model.feature_names]
 

@@ -48,7 +48,7 @@ class FitRequest:
     output: Optional[str] = None
     fmt: CsvFormat = CsvFormat()
     columns: Optional[str] = None
-    n_components: int = 1
+    n_components: Optional[int] = 1  # None: the --init-model's
     covariance_type: str = "full"
     reg_covar: float = 1e-6
     tol: float = 1e-3
@@ -109,17 +109,21 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
     ``on_note(text)`` as soon as there is something to tell (e.g. the Dask dashboard's link).
     """
     started = time.perf_counter()
+    init_model = read_model(req.init_model) if req.init_model else None
+    req = with_init_model_k(req, init_model)
     validate_fit_request(req)
-    refuse_overwriting_input(req.input, req.output)
+    for path in req.inputs or (req.input,):
+        refuse_overwriting_input(path, req.output)
     data = None
     try:
         with output_file(req.output) as out:
-            init_model = read_model(req.init_model) if req.init_model else None
             align_model = read_model(req.align_to) if req.align_to else None
             data = load_training_data(req, init_model, on_note)
             start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
-            runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing)
-            model, more_notes = build_model(req, data, runs, order=component_order(req, data, align_model, start))
+            jacobian = original_units_jacobian(data)
+            runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing, jacobian)
+            model, more_notes = build_model(req, data, runs, order=component_order(req, data, align_model, start),
+                                            jacobian=jacobian)
             model, compare_notes = compare_with_earlier(model, data, init_model, align_model)
             more_notes += compare_notes
             if req.strict:
@@ -131,6 +135,31 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
         if data is not None:
             data.close()
     return FitResult(model, document, data.notes + more_notes, time.perf_counter() - started)
+
+
+def with_init_model_k(req: FitRequest, init_model: Optional[Model]) -> FitRequest:
+    """-k defaults to the --init-model's k, and may not contradict it."""
+    if init_model is None:
+        if req.n_components is None:
+            raise UsageError("-k/--components is required (to choose k, run: gmmcli select INPUT)")
+        return req
+    if req.n_components is not None and req.n_components != init_model.n_components:
+        raise UsageError(f"-k {req.n_components} contradicts --init-model, which has {init_model.n_components} "
+                         "components (leave -k out to use its k)")
+    return replace(req, n_components=init_model.n_components)
+
+
+def original_units_jacobian(data: TrainingData) -> float:
+    """What turns the total log-likelihood in the fitted (standardized) space into original units.
+
+    It does not depend on the parameters; with missing cells each row counts only its observed ones.
+    """
+    log_scale = np.zeros(len(data.names)) if data.scaler is None else np.log(data.scaler.scale)
+    if data.has_missing:
+        return float(data.engine.reduce(partial(jacobian_block, log_scale=log_scale)))
+    w = data.engine.sample_weight
+    n = data.engine.n_samples if w is None else float(w.sum())
+    return float(-n * log_scale.sum())
 
 
 def _strided(fn, stride, X, sample_weight, start):
@@ -215,11 +244,13 @@ class Restart:
     error: Optional[str] = None
 
 
-def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: bool = False) -> list:
+def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: bool = False,
+                 jacobian: float = 0.0) -> list:
     """Run ``n_init`` EM restarts; a restart that fails numerically is recorded, not fatal.
 
     With ``missing`` (NaN cells), initialization sees them filled with the data centre
-    and EM takes their conditional expectations.
+    and EM takes their conditional expectations. ``on_iteration`` sees the mean
+    log-likelihood per row in original units (``jacobian``: see original_units_jacobian).
     """
     source = ImputedSource(engine, shift) if missing else engine
     total_weight = engine.n_samples if engine.sample_weight is None else float(engine.sample_weight.sum())
@@ -228,7 +259,7 @@ def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: b
     runs = []
     for restart, seed in enumerate(seeds):
         rng = np.random.default_rng(int(seed))
-        callback = None if on_iteration is None else partial(_report, on_iteration, restart, total_weight)
+        callback = None if on_iteration is None else partial(_report, on_iteration, restart, total_weight, jacobian)
         try:
             params = start if start is not None else initialize(
                 source, req.n_components, req.covariance_type, req.init, rng, req.reg_covar, shift
@@ -248,8 +279,8 @@ def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: b
     return runs
 
 
-def _report(callback, restart, n_samples, n_iter, total):
-    callback(restart, n_iter, total / n_samples)
+def _report(callback, restart, n_samples, jacobian, n_iter, total):
+    callback(restart, n_iter, (total + jacobian) / n_samples)
 
 
 def choose_restart(runs: list, reg_covar: float) -> int:
@@ -272,10 +303,11 @@ def canonical_order(params: GaussianMixtureParams) -> np.ndarray:
     return np.array(sorted(range(params.n_components), key=lambda k: keys[k]))
 
 
-def build_model(req: FitRequest, data: TrainingData, runs, order=None):
+def build_model(req: FitRequest, data: TrainingData, runs, order=None, jacobian: Optional[float] = None):
     """Assemble the model document from the chosen restart.
 
-    ``order(params) -> permutation`` sets the component order (default: canonical).
+    ``order(params) -> permutation`` sets the component order (default: canonical);
+    ``jacobian``: see original_units_jacobian (computed here when not given).
     """
     names, scaler, engine = data.names, data.scaler, data.engine
     chosen = choose_restart(runs, req.reg_covar)
@@ -288,11 +320,10 @@ def build_model(req: FitRequest, data: TrainingData, runs, order=None):
     if data.has_missing:  # a row's Jacobian counts only its observed cells
         row_ll = engine.map_rows(partial(_strided, partial(row_log_likelihood_missing, params=params,
                                                            log_scale=log_scale), stride))
-        jacobian_total = float(engine.reduce(partial(jacobian_block, log_scale=log_scale)))
     else:
         row_ll = engine.map_rows(partial(_strided, partial(row_log_likelihood, params=params), stride)) \
             - log_scale.sum()
-        jacobian_total = float(-n * log_scale.sum())
+    jacobian_total = original_units_jacobian(data) if jacobian is None else jacobian
     total = result.final_log_likelihood
     nk = np.sort(result.statistics.nk)
     dead = int((nk < DEAD_COMPONENT_ROWS).sum())

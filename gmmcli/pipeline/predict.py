@@ -14,11 +14,13 @@ from gmmcli.core.missing import score_rows_missing
 from gmmcli.core.stats import (
     LOWEST, estimate_weighted_log_prob, score_rows,
 )
-from gmmcli.errors import OutputError, UsageError
+from gmmcli.errors import ModelError, OutputError, UsageError
 from gmmcli.io.atomic import output_file
-from gmmcli.io.csv_reader import CsvFormat, CsvReader, resolve_columns
+from gmmcli.io.columnar import table_output
+from gmmcli.io.csv_reader import CsvFormat, resolve_columns
+from gmmcli.io.inputs import open_inputs
 from gmmcli.io.model_file import Model, read_model
-from gmmcli.io.predictions import OUTPUT_FIELDS, PredictionWriter
+from gmmcli.io.predictions import OUTPUT_FIELDS, PredictionWriter, prediction_columns
 from gmmcli.io.source import STDIN
 from gmmcli.parallel import default_threads, ordered_map
 
@@ -34,6 +36,7 @@ from gmmcli.pipeline.data import model_columns, refuse_overwriting_input
 class PredictRequest:
     model: str
     input: str = STDIN
+    inputs: tuple = ()  # several files or globs, read one after the other (default: input)
     output: Optional[str] = None
     fmt: Optional[CsvFormat] = None
     keep: Optional[str] = None
@@ -48,15 +51,27 @@ class PredictRequest:
 class PredictResult:
     n_rows: int
     seconds: float
+    n_dropped: int = 0  # rows with missing cells left out (--missing drop)
 
 
-def open_for_model(model: Model, input_path: str, fmt: Optional[CsvFormat], keep_spec: Optional[str],
+def read_model_argument(model_path: str, input_path: str) -> Model:
+    """The MODEL argument's model; when it is not one but the input is, say the two were swapped."""
+    try:
+        return read_model(model_path)
+    except ModelError:
+        if input_path.lower().endswith(".json") and not model_path.lower().endswith(".json"):
+            raise ModelError(f"{model_path}: not a model file; the model comes first "
+                             f"(gmmcli predict {input_path} {model_path}?)") from None
+        raise
+
+
+def open_for_model(model: Model, inputs, fmt: Optional[CsvFormat], keep_spec: Optional[str],
                    block_bytes: int = PREDICT_BLOCK_BYTES):
-    """A reader of ``input_path`` and the indices of the model's and the kept columns."""
+    """A reader of the input(s) and the indices of the model's and the kept columns."""
     fmt = fmt or CsvFormat()
     if fmt.has_header is None:
-        fmt = CsvFormat(fmt.delimiter, model.has_header)
-    reader = CsvReader(input_path, fmt, block_bytes=block_bytes)
+        fmt = replace(fmt, has_header=model.has_header)
+    reader = open_inputs([inputs] if isinstance(inputs, str) else inputs, fmt, block_bytes=block_bytes)
     try:
         selected = model_columns(reader, model)
         keep, _ = resolve_columns(keep_spec, reader.names, [True] * len(reader.names)) if keep_spec else ([], [])
@@ -93,37 +108,47 @@ def outlier_threshold(model: Model, quantile: float) -> float:
 
 
 def _score_and_format(model: Model, writer: PredictionWriter, missing: str, block) -> tuple:
+    """(rows written, rows dropped, formatted bytes) of one block."""
     X, keep = block.X, block.keep
+    n_dropped = 0
     if missing == "drop":
         complete = ~np.isnan(X).any(axis=1)
         if not complete.all():
             X, keep = X[complete], [column.filter(complete) for column in keep]
+            n_dropped = len(complete) - len(X)
     log_likelihood, resp = score_block(model, X)
-    return len(X), writer.format(keep, resp, log_likelihood)
+    return len(X), n_dropped, writer.format(keep, resp, log_likelihood)
 
 
 def predict(req: PredictRequest, sink: Callable[[bytes], None]) -> PredictResult:
     """Stream per-row probabilities of ``req.input`` under the model to ``sink`` (or ``req.output``)."""
     started = time.perf_counter()
-    refuse_overwriting_input(req.input, req.output)
+    inputs = req.inputs or (req.input,)
+    for path in inputs:
+        refuse_overwriting_input(path, req.output)
     with output_file(req.output) as out:
-        model = read_model(req.model)
-        reader, selected, keep = open_for_model(model, req.input, req.fmt, req.keep, req.block_bytes)
+        model = read_model_argument(req.model, inputs[0])
+        reader, selected, keep = open_for_model(model, inputs, req.fmt, req.keep, req.block_bytes)
         threshold = None if req.outlier_quantile is None else outlier_threshold(model, req.outlier_quantile)
-        writer = PredictionWriter(
-            out.write if out else sink, req.output_format, [reader.names[j] for j in keep],
-            model.n_components, req.fields, threshold,
-        )
-        n_rows = 0
+        keep_names = [reader.names[j] for j in keep]
+        table = table_output(out, req.output, prediction_columns(keep_names, model.n_components, req.fields,
+                                                                 threshold is not None))
+        writer = PredictionWriter(table.write if table else out.write if out else sink,
+                                  table.kind if table else req.output_format, keep_names, model.n_components,
+                                  req.fields, threshold)
+        n_rows = n_dropped = 0
         score = partial(_score_and_format, model, writer, req.missing)
         blocks = reader.blocks(selected, keep, missing=req.missing != "error")
         try:
-            for n, data in ordered_map(score, blocks, default_threads()):
+            for n, dropped, data in ordered_map(score, blocks, default_threads()):
                 writer.sink(data)
                 n_rows += n
+                n_dropped += dropped
         finally:
             reader.close()
-    return PredictResult(n_rows, time.perf_counter() - started)
+        if table is not None:
+            table.close()
+    return PredictResult(n_rows, time.perf_counter() - started, n_dropped)
 
 
 # ---------------------------------------------------------------- explain
@@ -147,7 +172,7 @@ def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat]
     """Explain the prediction for data row ``row`` (1-based) of the input."""
     if row < 1:
         raise UsageError(f"--explain takes a data row number >= 1 (got {row})")
-    model = read_model(model_path)
+    model = read_model_argument(model_path, input_path)
     reader, selected, _ = open_for_model(model, input_path, fmt, None)
     seen = 0
     try:
@@ -167,9 +192,9 @@ def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat]
         log_weights = np.log(model.params.weights)
     log_norm, resp = score_rows((x if z is None else z)[None, :], model.params)
     jac = 0.0 if model.scaler is None else model.scaler.log_jacobian
-    return Explanation(
+    return Explanation(  # densities in original units: the Jacobian is the same for every component
         row, line, model.feature_names, x, z,
-        log_weights, weighted - log_weights, resp[0], int(resp[0].argmax()), float(log_norm[0] + jac),
+        log_weights, weighted - log_weights + jac, resp[0], int(resp[0].argmax()), float(log_norm[0] + jac),
     )
 
 
@@ -181,7 +206,7 @@ def trace(model_path: str) -> Model:
 
 def _predict_part(path: str, output: str, request: PredictRequest) -> int:
     """One input file → one output part (runs on a Dask worker)."""
-    return predict(replace(request, input=path, output=output), sink=None).n_rows
+    return predict(replace(request, input=path, inputs=(), output=output), sink=None).n_rows
 
 
 def predict_on_dask(req: PredictRequest, inputs: tuple, scheduler: Optional[str]) -> PredictResult:

@@ -11,6 +11,7 @@ from gmmcli.core.sampling import sample as draw
 from gmmcli.errors import UsageError
 from gmmcli.io.atomic import output_file
 from gmmcli.io.model_file import read_model
+from gmmcli.io.columnar import table_output
 from gmmcli.io.predictions import csv_header, csv_rows
 
 SAMPLE_BLOCK = 100_000
@@ -26,7 +27,8 @@ class SampleRequest:
 
 
 def sample(req: SampleRequest, sink: Callable[[bytes], None]) -> int:
-    """Write ``n_samples`` rows as CSV to ``sink`` (or ``req.output``), in blocks of 100 000.
+    """Write ``n_samples`` rows as CSV to ``sink`` (or ``req.output``: Parquet or Arrow by its
+    extension, else CSV), in blocks of 100 000.
 
     The same model, n and seed give the same bytes.
     """
@@ -35,10 +37,11 @@ def sample(req: SampleRequest, sink: Callable[[bytes], None]) -> int:
     if req.seed < 0:
         raise UsageError(f"--seed must be >= 0 (got {req.seed})")
     with output_file(req.output) as out:
-        write = out.write if out else sink
         model = read_model(req.model)
         names = list(model.feature_names) + (["component"] if req.labels else [])
-        if model.has_header:
+        table = table_output(out, req.output, names)
+        write = out.write if out else sink
+        if model.has_header and table is None:
             write(csv_header(names))
         rng = np.random.default_rng(req.seed)
         done = 0
@@ -47,6 +50,11 @@ def sample(req: SampleRequest, sink: Callable[[bytes], None]) -> int:
             Z, labels = draw(model.params, n, rng)
             X = Z if model.scaler is None else model.scaler.inverse_transform(Z)
             columns = [X[:, j] for j in range(X.shape[1])] + ([labels.astype(np.int64)] if req.labels else [])
-            write(csv_rows(names, columns))
+            if table is None:
+                write(csv_rows(names, columns))
+            else:
+                table.write(columns)
             done += n
+        if table is not None:
+            table.close()
     return req.n_samples
