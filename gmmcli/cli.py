@@ -411,7 +411,7 @@ def predict(
     inputs: Inputs = None,
     output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (atomically; .parquet/.arrow/.feather by extension, else CSV or --format); - or no -o: stdout. With --engine dask, a pattern such as 'out/part-*.csv' (one part per input, in order).")] = None,
     keep: Annotated[Optional[List[str]], typer.Option("--keep", metavar="COLUMNS", help="Input columns to copy first, verbatim (e.g. an id); repeatable or comma-separated.")] = None,
-    emit: Annotated[str, typer.Option("--emit", metavar="FIELDS", show_default=False, help="Which outputs, in this order, comma-separated; default: prob,label,log_likelihood,uncertainty.")] = "prob,label,log_likelihood,uncertainty",
+    emit: Annotated[str, typer.Option("--emit", metavar="FIELDS", show_default=False, help="Which outputs, in this order, comma-separated (from prob, label, log_likelihood, uncertainty; default: all four).")] = "prob,label,log_likelihood,uncertainty",
     output_format: Annotated[PredictFormat, typer.Option("--format", help="Output format.")] = PredictFormat.csv,
     no_header: Annotated[Optional[bool], typer.Option("--no-header/--header", "-H", help="Override whether the input has a header (default: as the model's training data).", show_default=False)] = None,
     delimiter: Delimiter = ",",

@@ -173,7 +173,7 @@ def fit_summary(model, seconds: float) -> str:
 # ---------------------------------------------------------------- explain
 def render_explanation(ex) -> str:
     """The four layers of a prediction: input, densities, normalization, cluster."""
-    out = [f"row {ex.row} (line {ex.line})", "", "1. input sample"]
+    out = [f"row {ex.row} ({ex.location})", "", "1. input sample"]
     width = max(len(n) for n in ex.feature_names)
     for j, name in enumerate(ex.feature_names):
         std = "" if ex.standardized is None else f"   standardized {ex.standardized[j]: .6f}"

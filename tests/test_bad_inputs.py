@@ -140,7 +140,7 @@ OPTION_CASES = {
     "reg-covar negative": (["--reg-covar", -1e-3], "--reg-covar must be a finite number >= 0 (got -0.001)"),
     "reg-covar nan": (["--reg-covar", "nan"], "--reg-covar must be a finite number >= 0 (got nan)"),
     "n-init 0": (["--n-init", 0], "--n-init must be at least 1 (got 0)"),
-    "unknown column": (["-c", "z"], "unknown column 'z' (columns: x, y)"),
+    "unknown column": (["-c", "z"], "unknown column 'z' (columns: 'x', 'y')"),
     "column out of range": (["-c", "3"], "column 3 is out of range (the input has 2 columns)"),
     "bad delimiter": (["-d", ";;"], "--delimiter must be one character other than a quote or newline (got ';;')"),
     "bad max-memory": (["--max-memory", "-5"], "--max-memory: not a size: '-5' (examples: 256M, 2G)"),

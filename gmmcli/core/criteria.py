@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from gmmcli.core.params import GaussianMixtureParams
+from gmmcli.core.missing import score_rows_missing
 from gmmcli.core.stats import score_rows
 
 CRITERIA = ("bic", "aic", "icl", "holdout")
@@ -32,8 +33,9 @@ def icl(bic_value: float, entropy: float) -> float:
 
 
 def entropy_block(X, sample_weight, start, *, params: GaussianMixtureParams) -> float:
-    """−Σ rᵢₖ ln rᵢₖ over one block of rows (a block function for engines)."""
-    _, resp = score_rows(X, params)
+    """−Σ rᵢₖ ln rᵢₖ over one block of rows (a block function for engines); rows with
+    missing (NaN) cells are classified on their observed cells."""
+    _, resp = score_rows_missing(X, params) if np.isnan(X).any() else score_rows(X, params)
     with np.errstate(divide="ignore", invalid="ignore"):
         terms = np.where(resp > 0, resp * np.log(resp), 0.0)
     per_row = -terms.sum(axis=1)

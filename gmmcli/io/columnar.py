@@ -296,7 +296,7 @@ class ColumnarReader:
                 continue
             X = self._matrix(batch, selected, missing, rows_before)
             kept = [self._text(batch.column(self.names[j]), j) for j in keep]
-            yield Block(X, kept, rows_before + 2)
+            yield Block(X, kept, rows_before + 2, self.name, "row")
             rows_before += batch.num_rows
 
     def _matrix(self, batch, selected: list, missing: bool, rows_before: int) -> np.ndarray:

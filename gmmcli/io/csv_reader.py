@@ -57,12 +57,27 @@ class Block:
     X : ndarray of shape (n_rows, n_selected), float64
     keep : list of pyarrow arrays (the pass-through columns as text)
     first_line : int
-        Line number of the block's first byte in the file (1-based).
+        Line number of the block's first byte in the file (1-based); for a columnar
+        file, its first row number + 1 (as if the file were a CSV with a header).
+    source : str
+        The file as named in messages.
+    unit : {"line", "row"}
+        How :meth:`location` counts: lines of text, or rows of a columnar file.
     """
 
     X: np.ndarray
     keep: list
     first_line: int
+    source: str = ""
+    unit: str = "line"
+
+    def position(self, i: int) -> str:
+        """Where the block's row ``i`` (0-based) is in its file: ``line N`` or ``row N``."""
+        return f"{self.unit} {self.first_line + i if self.unit == 'line' else self.first_line - 1 + i}"
+
+    def location(self, i: int) -> str:
+        """The same with the file, for messages: ``FILE: line N``."""
+        return f"{self.source}: {self.position(i)}"
 
 
 def is_missing(cell: str) -> bool:
@@ -313,7 +328,7 @@ class CsvReader:
                 raise self._diagnose(first_line, data, selected, missing) from None
             if not (np.isfinite(X).all() or (missing and not np.isinf(X).any())):
                 raise self._diagnose(first_line, data, selected, missing)
-            return Block(X, [table.column(internal[j]) for j in keep], first_line)
+            return Block(X, [table.column(internal[j]) for j in keep], first_line, self.name)
 
         # blocks are parsed on every core (pyarrow releases the GIL), handed out in order
         for block in ordered_map(parse, self._raw_blocks(), default_threads()):
@@ -429,7 +444,7 @@ def _resolve_token(token: str, names: Sequence[str]) -> list[int]:
         if lo > hi:
             raise UsageError(f"column range {token!r} runs backwards")
         return list(range(lo, hi + 1))
-    raise UsageError(f"unknown column {token!r} (columns: {', '.join(names)})")
+    raise UsageError(f"unknown column {token!r} (columns: {', '.join(repr(n) for n in names)})")
 
 
 def _index(position: int, names: Sequence[str], token: str) -> int:

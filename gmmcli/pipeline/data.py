@@ -200,7 +200,7 @@ def weighted_blocks(reader: CsvReader, selected: list, weight_index: Optional[in
         bad = np.flatnonzero(~(w >= 0))
         if bad.size:
             what = "missing weight" if np.isnan(w[bad[0]]) else f"negative weight {w[bad[0]]:g}"
-            raise DataError(f"{reader.name}: line {block.first_line + int(bad[0])}, column "
+            raise DataError(f"{block.location(int(bad[0]))}, column "
                             f"{reader.names[weight_index]!r}: {what}")
         yield block.X[:, :-1], w
 

@@ -157,7 +157,7 @@ class Explanation:
     """The four layers of one prediction (see ``render.render_explanation``)."""
 
     row: int
-    line: int
+    location: str  # line N (or row N of a columnar file)
     feature_names: tuple
     raw: np.ndarray
     standardized: Optional[np.ndarray]
@@ -179,7 +179,7 @@ def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat]
         for block in reader.blocks(selected):
             if seen + len(block.X) >= row:
                 x = block.X[row - seen - 1]
-                line = block.first_line + row - seen - 1  # exact unless blank lines or quoted newlines precede
+                location = block.position(row - seen - 1)  # exact unless blank lines or quoted newlines precede
                 break
             seen += len(block.X)
         else:
@@ -193,7 +193,7 @@ def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat]
     log_norm, resp = score_rows((x if z is None else z)[None, :], model.params)
     jac = 0.0 if model.scaler is None else model.scaler.log_jacobian
     return Explanation(  # densities in original units: the Jacobian is the same for every component
-        row, line, model.feature_names, x, z,
+        row, location, model.feature_names, x, z,
         log_weights, weighted - log_weights + jac, resp[0], int(resp[0].argmax()), float(log_norm[0] + jac),
     )
 

@@ -16,11 +16,11 @@ from gmmcli.core.criteria import CRITERIA, aic, bic, entropy_block, icl
 from gmmcli.core.params import n_parameters
 from gmmcli.core.stats import row_log_likelihood
 from gmmcli.engines.memory import MemoryEngine
-from gmmcli.errors import NumericalError, UsageError
+from gmmcli.errors import ConvergenceError, NumericalError, UsageError
 from gmmcli.io.atomic import output_file
 from gmmcli.io.model_file import Model, dumps_model
 from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input
-from gmmcli.pipeline.fit import FitRequest, build_model, run_restarts, validate_fit_request
+from gmmcli.pipeline.fit import FitRequest, build_model, enforce_strict, run_restarts, validate_fit_request
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,7 @@ def validate_select_request(req: SelectRequest) -> None:
         (req.fit.engine == "memory" or req.fit.max_memory is None, "select --engine dask does not take --max-memory"),
         (req.fit.weight_column is None or not (req.holdout or req.cv),
          "--holdout and --cv do not take --weight-column"),
+        (req.fit.missing == "error" or not (req.holdout or req.cv), "--holdout and --cv do not take --missing"),
     ]
     for ok, message in checks:
         if not ok:
@@ -197,9 +198,11 @@ def _fit_cell(req: SelectRequest, task, data: Optional[TrainingData] = None) -> 
         data.engine.n_threads = 1  # cells run in parallel processes; one thread each
     fit_req = replace(req.fit, n_components=k, covariance_type=covariance_type, seed=seed, output=None)
     try:
-        runs = run_restarts(fit_req, data.engine, data.shift, None, None)
+        runs = run_restarts(fit_req, data.engine, data.shift, None, None, data.has_missing)
         model, _ = build_model(fit_req, data, runs)
-    except NumericalError as exc:
+        if fit_req.strict:  # a cell that would fail `fit --strict` is a failed cell, never chosen
+            enforce_strict(fit_req, model)
+    except (NumericalError, ConvergenceError) as exc:
         return Cell(k, covariance_type, seed, error=str(exc), seconds=time.perf_counter() - started)
     n = model.log_likelihood.get("total_weight", data.engine.n_samples)
     ll = model.log_likelihood["total_original_units"]

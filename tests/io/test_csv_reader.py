@@ -35,7 +35,7 @@ def test_column_specs(spec, expected):
 
 
 @pytest.mark.parametrize("spec,message", [
-    ("w", "unknown column 'w' (columns: x, y)"),
+    ("w", "unknown column 'w' (columns: 'x', 'y')"),
     ("3", "column 3 is out of range (the input has 2 columns)"),
     ("2-1", "column range '2-1' runs backwards"),
 ])
