@@ -23,6 +23,7 @@ except ImportError:  # pragma: no cover - older typer
 
 from gmmcli import __version__
 from gmmcli.console import LOG, LOG_FORMATS, stderr_is_terminal
+from gmmcli.core.models import DEFAULT_MODEL, MODEL_NAMES
 from gmmcli.errors import (
     ConvergenceError, DataError, GmmError, NoInputError, NumericalError, OutputError,
     UsageError, WriteError,
@@ -92,7 +93,7 @@ def choices(name: str, values) -> type:
     return Enum(name, {v.replace("++", "_pp").replace("-", "_"): v for v in values}, type=str)
 
 
-Covariance = choices("Covariance", ("full", "tied", "diag", "spherical"))
+Covariance = choices("Covariance", MODEL_NAMES)
 Init = choices("Init", ("kmeans++", "kmeans", "random", "random-from-data"))
 Dtype = choices("Dtype", ("float64", "float32"))
 PredictMissing = choices("PredictMissing", ("error", "drop", "marginalize"))
@@ -272,7 +273,7 @@ def fit(
     delimiter: Delimiter = ",",
     tabs: Tabs = False,
     decimal: Decimal = ".",
-    covariance: Annotated[Covariance, typer.Option("--covariance", help="Covariance type.")] = Covariance.full,
+    covariance: Annotated[Covariance, typer.Option("--covariance", help="Covariance type.")] = Covariance(DEFAULT_MODEL),
     reg_covar: RegCovar = 1e-6,
     tol: Tol = 1e-3,
     max_iter: MaxIter = 100,
@@ -330,7 +331,7 @@ def select(
     ctx: typer.Context,
     inputs: Inputs = None,
     components: Annotated[str, typer.Option("--components", "-k", metavar="KS", help="Values of k: 3, 1-9 or 2,4,8.")] = "1-9",
-    covariance: Annotated[str, typer.Option("--covariance", metavar="TYPES", help="Covariance types to try, comma-separated.")] = "full,tied,diag,spherical",
+    covariance: Annotated[str, typer.Option("--covariance", metavar="TYPES", help="Covariance types to try, comma-separated.")] = ",".join(MODEL_NAMES),
     criterion: Annotated[Criterion, typer.Option("--criterion", help="What chooses: BIC, AIC, ICL (lower is better) or held-out log-likelihood.")] = Criterion.bic,
     holdout: Annotated[Optional[float], typer.Option("--holdout", help="Also score each cell on this fraction of rows held out.", metavar="FRACTION")] = None,
     cv: Annotated[Optional[int], typer.Option("--cv", help="Also score each cell by K-fold cross-validation.", metavar="FOLDS")] = None,
@@ -379,7 +380,7 @@ def select(
     types = tuple(t.strip() for t in covariance.split(",") if t.strip())
     unknown = [t for t in types if t not in Covariance.__members__]
     if unknown or not types:
-        raise UsageError(f"--covariance takes a list of full, tied, diag, spherical (got {covariance!r})")
+        raise UsageError(f"--covariance takes a list of {', '.join(MODEL_NAMES)} (got {covariance!r})")
     fit = fit_request(inputs, output, columns, no_header, delimiter, tabs, decimal, reg_covar, tol,
                       max_iter, n_init, init, seed, no_standardize, max_memory, dtype, weight_column, missing,
                       engine=engine.value, scheduler=scheduler, strict=strict)

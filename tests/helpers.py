@@ -8,12 +8,13 @@ import sys
 
 import numpy as np
 
+from gmmcli.core.models import MODEL_NAMES
 from gmmcli.core.params import make_params
 from gmmcli.io.model_file import Model, dumps_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SAMPLE = os.path.join(ROOT, "sample_data")
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+COVARIANCE_TYPES = MODEL_NAMES
 
 
 def random_covariances(rng, covariance_type, k, d):

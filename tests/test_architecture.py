@@ -64,3 +64,20 @@ def test_help_does_not_import_numerical_stack():
             "print(','.join(m for m in ('numpy', 'pandas', 'pyarrow', 'scipy') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == ""
+
+
+def test_only_the_model_table_names_covariance_models():
+    """Nothing outside gmmcli/core/models compares with, or spells out, a covariance model's name."""
+    import re
+
+    from gmmcli.core.models import MODEL_NAMES
+
+    quoted = re.compile(r"""["'](%s)["']""" % "|".join(map(re.escape, MODEL_NAMES)))
+    offenders = []
+    for module, path in all_modules():
+        if module.startswith("gmmcli.core.models"):
+            continue
+        for number, line in enumerate(open(path), 1):
+            if quoted.search(line):
+                offenders.append(f"{path}:{number}: {line.strip()}")
+    assert offenders == []

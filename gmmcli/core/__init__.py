@@ -4,4 +4,4 @@ Nothing here imports pandas, typer, rich, dask or anything outside ``gmmcli.core
 except ``gmmcli.errors``.
 """
 
-COVARIANCE_TYPES = ("full", "tied", "diag", "spherical")
+from gmmcli.core.models import MODEL_NAMES as COVARIANCE_TYPES  # noqa: E402  (one list: the model table)

@@ -14,16 +14,7 @@ COLLAPSE_FLOOR = 1e-12
 
 def min_variances(params: GaussianMixtureParams) -> np.ndarray:
     """Each component's smallest variance over all directions, shape (n_components,)."""
-    cov = params.covariances
-    kind = params.covariance_type
-    k = params.n_components
-    if kind == "full":
-        return np.linalg.eigvalsh(cov)[:, 0]
-    if kind == "tied":
-        return np.full(k, np.linalg.eigvalsh(cov)[0])
-    if kind == "diag":
-        return cov.min(axis=1)
-    return cov.copy()
+    return params.model.min_variances(params.covariances, params.n_components)
 
 
 def collapsed_components(params: GaussianMixtureParams, reg_covar: float) -> np.ndarray:

@@ -12,29 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from gmmcli.core.params import GaussianMixtureParams, make_params
+from gmmcli.core.params import GaussianMixtureParams, marginal_params
 from gmmcli.core.stats import SufficientStats, block_statistics, score_rows, shift_params
-
-
-def full_covariance(params: GaussianMixtureParams, k: int) -> np.ndarray:
-    """Σₖ as a (D, D) matrix whatever the covariance type."""
-    cov, d = params.covariances, params.n_features
-    return {"full": lambda: cov[k], "tied": lambda: cov, "diag": lambda: np.diag(cov[k]),
-            "spherical": lambda: np.eye(d) * cov[k]}[params.covariance_type]()
-
-
-def marginal_params(params: GaussianMixtureParams, observed: np.ndarray) -> GaussianMixtureParams:
-    """The mixture of the observed coordinates (a boolean mask of shape (n_features,))."""
-    o = np.flatnonzero(observed)
-    cov = params.covariances
-    kind = params.covariance_type
-    if kind == "full":
-        cov = cov[:, o][:, :, o]
-    elif kind == "tied":
-        cov = cov[np.ix_(o, o)]
-    elif kind == "diag":
-        cov = cov[:, o]
-    return make_params(params.weights, params.means[:, o], cov, kind)
 
 
 def patterns(mask: np.ndarray):
@@ -91,8 +70,9 @@ def _pattern_statistics(Xc, w, observed, params: GaussianMixtureParams, shift) -
     nk = r.sum(axis=0)
     sx = np.zeros((k_count, d))
     second = np.zeros((k_count, d, d))
+    dense = params.dense_covariances()
     for k in range(k_count):
-        cov = full_covariance(params, k)
+        cov = dense[k]
         x_hat = np.empty((n, d))
         x_hat[:, o] = Xc[:, o]
         cond = np.zeros((d, d))
@@ -105,16 +85,8 @@ def _pattern_statistics(Xc, w, observed, params: GaussianMixtureParams, shift) -
             cond[np.ix_(m, m)] = cov[np.ix_(m, m)]
         sx[k] = r[:, k] @ x_hat
         second[k] = (x_hat * r[:, k:k + 1]).T @ x_hat + nk[k] * cond
-    kind = params.covariance_type
-    if kind == "full":
-        moment = second
-    elif kind == "tied":
-        moment = second.sum(axis=0)
-    elif kind == "diag":
-        moment = np.diagonal(second, axis1=1, axis2=2).copy()
-    else:
-        moment = np.trace(second, axis1=1, axis2=2)
-    return SufficientStats(kind, shift, float(w.sum()), nk, sx, moment, float(log_norm @ w))
+    moment = params.model.moment_from_dense(second)
+    return SufficientStats(params.covariance_type, shift, float(w.sum()), nk, sx, moment, float(log_norm @ w))
 
 
 class ImputedSource:

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gmmcli.core.covariance import COVARIANCE_OPS
+from gmmcli.core.models import MODELS
+from gmmcli.core.models.base import CovarianceModel
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,8 @@ class GaussianMixtureParams:
     weights : ndarray of shape (n_components,)
     means : ndarray of shape (n_components, n_features)
     covariances : ndarray, shape by covariance type (see ``covariance.py``)
-    covariance_type : {"full", "tied", "diag", "spherical"}
+    covariance_type : str
+        A name in the covariance-model table (:data:`gmmcli.core.models.MODELS`).
     precisions_chol : ndarray, the Cholesky factors of the precisions, same shape
         rules as ``covariances``. Derived; build with :func:`make_params`.
     """
@@ -37,6 +39,15 @@ class GaussianMixtureParams:
     def n_features(self) -> int:
         return int(self.means.shape[1])
 
+    @property
+    def model(self) -> CovarianceModel:
+        """The covariance model's table entry."""
+        return MODELS[self.covariance_type]
+
+    def dense_covariances(self) -> np.ndarray:
+        """Σₖ as (n_components, n_features, n_features) matrices, whatever the model."""
+        return self.model.dense(self.covariances, self.n_components, self.n_features)
+
 
 def make_params(weights, means, covariances, covariance_type: str) -> GaussianMixtureParams:
     """Build parameters, computing the precision Cholesky factors.
@@ -46,7 +57,7 @@ def make_params(weights, means, covariances, covariance_type: str) -> GaussianMi
     NumericalError
         If a covariance is not positive definite (names the component).
     """
-    ops = COVARIANCE_OPS[covariance_type]
+    ops = MODELS[covariance_type]
     weights = np.asarray(weights, dtype=float)
     means = np.asarray(means, dtype=float)
     covariances = np.asarray(covariances, dtype=float)
@@ -57,37 +68,33 @@ def make_params(weights, means, covariances, covariance_type: str) -> GaussianMi
 
 def n_parameters(covariance_type: str, n_components: int, n_features: int) -> int:
     """Number of free parameters, counted as scikit-learn's ``_n_parameters``."""
-    cov = COVARIANCE_OPS[covariance_type].n_cov_parameters(n_components, n_features)
+    cov = MODELS[covariance_type].n_cov_parameters(n_components, n_features)
     return int(cov + n_components * n_features + n_components - 1)
 
 
 def permute_components(params: GaussianMixtureParams, order) -> GaussianMixtureParams:
     """Return the same mixture with components in ``order``."""
     order = np.asarray(order)
-    tied = params.covariance_type == "tied"
+    permute = params.model.permute
     return GaussianMixtureParams(
-        params.weights[order],
-        params.means[order],
-        params.covariances if tied else params.covariances[order],
-        params.covariance_type,
-        params.precisions_chol if tied else params.precisions_chol[order],
+        params.weights[order], params.means[order], permute(params.covariances, order),
+        params.covariance_type, permute(params.precisions_chol, order),
     )
 
 
 def rescale_params(params: GaussianMixtureParams, factor, offset) -> GaussianMixtureParams:
     """The mixture of y = factor · x + offset (factor and offset of shape (n_features,)).
 
-    Exact for every covariance type except spherical under a non-uniform
-    ``factor``, where each variance is scaled by the mean of ``factor²``.
+    Exact for every model whose entry says ``rescale_exact``; a spherical model under a
+    non-uniform ``factor`` scales each variance by the mean of ``factor²``.
     """
     factor = np.asarray(factor, dtype=float)
-    means = params.means * factor + offset
-    cov = params.covariances
-    kind = params.covariance_type
-    if kind in ("full", "tied"):
-        cov = cov * np.multiply.outer(factor, factor)
-    elif kind == "diag":
-        cov = cov * factor**2
-    else:
-        cov = cov * float(np.mean(factor**2))
-    return make_params(params.weights, means, cov, kind)
+    covariances = params.model.rescale(params.covariances, factor)
+    return make_params(params.weights, params.means * factor + offset, covariances, params.covariance_type)
+
+
+def marginal_params(params: GaussianMixtureParams, observed: np.ndarray) -> GaussianMixtureParams:
+    """The mixture of the observed coordinates (a boolean mask of shape (n_features,))."""
+    o = np.flatnonzero(observed)
+    covariances = params.model.marginal(params.covariances, o)
+    return make_params(params.weights, params.means[:, o], covariances, params.covariance_type)

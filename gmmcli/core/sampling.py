@@ -9,16 +9,7 @@ from gmmcli.core.params import GaussianMixtureParams
 
 def covariance_factor(params: GaussianMixtureParams, k: int) -> np.ndarray:
     """L with L Lᵀ = Σₖ, shape (n_features, n_features)."""
-    cov = params.covariances
-    d = params.n_features
-    kind = params.covariance_type
-    if kind == "full":
-        return np.linalg.cholesky(cov[k])
-    if kind == "tied":
-        return np.linalg.cholesky(cov)
-    if kind == "diag":
-        return np.diag(np.sqrt(cov[k]))
-    return np.eye(d) * np.sqrt(cov[k])
+    return np.linalg.cholesky(params.dense_covariances()[k])
 
 
 def sample(params: GaussianMixtureParams, n_samples: int, rng: np.random.Generator):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from gmmcli.core.covariance import COVARIANCE_OPS
+from gmmcli.core.models import MODELS
 from gmmcli.core.params import GaussianMixtureParams, make_params
 
 LOG_2PI = float(np.log(2.0 * np.pi))
@@ -79,7 +79,7 @@ def estimate_weighted_log_prob(X, params: GaussianMixtureParams) -> np.ndarray:
     -------
     ndarray of shape (n_samples, n_components)
     """
-    ops = COVARIANCE_OPS[params.covariance_type]
+    ops = MODELS[params.covariance_type]
     n_features = params.n_features
     maha = ops.mahalanobis(X, params.means, params.precisions_chol)
     log_det = ops.log_det(params.precisions_chol, params.n_components, n_features)
@@ -118,7 +118,7 @@ def accumulate_statistics(Xc, resp, shift, covariance_type, sample_weight=None, 
     Xc : ndarray of shape (n_samples, n_features)
     resp : ndarray of shape (n_samples, n_components)
     """
-    ops = COVARIANCE_OPS[covariance_type]
+    ops = MODELS[covariance_type]
     phi = ops.features(np.ascontiguousarray(Xc.T))
     resp_t = np.ascontiguousarray(resp.T, dtype=phi.dtype)
     if sample_weight is not None:
@@ -136,7 +136,7 @@ def _statistics_from_features(phi, resp_t, covariance_type, shift, weight, log_l
     """
     n_features = len(shift)
     g = (resp_t @ phi.T).astype(np.float64, copy=False)
-    moment = COVARIANCE_OPS[covariance_type].moment_from_features(g, n_features)
+    moment = MODELS[covariance_type].moment_from_features(g, n_features)
     return SufficientStats(
         covariance_type, shift, weight, g[:, -1], g[:, -1 - n_features:-1], moment, log_likelihood,
     )
@@ -149,7 +149,7 @@ def accumulate_statistics_plain(Xc, resp, shift, covariance_type, sample_weight=
         weight = float(sample_weight.sum())
     else:
         weight = float(len(Xc))
-    ops = COVARIANCE_OPS[covariance_type]
+    ops = MODELS[covariance_type]
     return SufficientStats(
         covariance_type, shift, weight, resp.sum(axis=0), resp.T @ Xc, ops.moment(Xc, resp),
         float(log_likelihood),
@@ -164,7 +164,7 @@ def block_statistics(X, sample_weight, start, *, params: GaussianMixtureParams, 
     (Σr, Σr x, Σr x xᵀ) is one GEMM rᵀφ. ``start`` (the block's first row) is
     part of the block-function signature engines call; it is unused here.
     """
-    ops = COVARIANCE_OPS[params.covariance_type]
+    ops = MODELS[params.covariance_type]
     n_features = params.n_features
     dtype = X.dtype  # float64, or float32 for speed (statistics are still summed in float64)
     XT = np.ascontiguousarray(X.T)  # no copy when engines hold Fortran-ordered data
@@ -215,10 +215,10 @@ def shift_params(params: GaussianMixtureParams, shift) -> GaussianMixtureParams:
 
 def m_step(stats: SufficientStats, reg_covar: float) -> GaussianMixtureParams:
     """Maximise the expected complete-data log-likelihood given summed statistics."""
-    ops = COVARIANCE_OPS[stats.covariance_type]
+    ops = MODELS[stats.covariance_type]
     nk = stats.nk + COUNT_EPS
     means_c = stats.sx / nk[:, None]
-    covariances = ops.covariances(stats.moment, nk, means_c, reg_covar)
+    covariances = ops.m_step(stats.moment, nk, means_c, reg_covar)
     return make_params(nk / nk.sum(), means_c + stats.shift, covariances, stats.covariance_type)
 
 
@@ -258,7 +258,7 @@ def _score_far_row(x, params: GaussianMixtureParams):
     mₖ = μₖᵀΛₖμₖ: the smallest q wins, ties go to the largest l, then to c − ½m.
     Every term is computed from unit-scale quantities, so nothing overflows but s².
     """
-    ops = COVARIANCE_OPS[params.covariance_type]
+    ops = MODELS[params.covariance_type]
     size = np.float64(np.max(np.abs(x)))
     u = (x / size)[None, :]
     zero = np.zeros_like(params.means)

@@ -6,7 +6,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from gmmcli.core.covariance import quad_feature_count
+from gmmcli.core.models import DEFAULT_MODEL, MODELS
 from gmmcli.parallel import default_threads, ordered_map
 
 # The kernels build (n_features² / 2) quadratic features per row; a block's
@@ -15,9 +15,9 @@ BLOCK_FEATURE_BYTES = 4 << 20
 MIN_BLOCK_ROWS, MAX_BLOCK_ROWS = 512, 65536
 
 
-def default_block_rows(n_features: int, covariance_type: str = "full") -> int:
+def default_block_rows(n_features: int, covariance_type: str = DEFAULT_MODEL) -> int:
     """Rows per block so that a block's quadratic features take about 4 MB."""
-    n_quad = quad_feature_count(covariance_type, n_features)
+    n_quad = MODELS[covariance_type].n_quad_features(n_features)
     return int(np.clip(BLOCK_FEATURE_BYTES // (8 * n_quad), MIN_BLOCK_ROWS, MAX_BLOCK_ROWS))
 
 
@@ -40,7 +40,7 @@ class MemoryEngine:
 
     def __init__(self, X: np.ndarray, sample_weight: Optional[np.ndarray] = None,
                  block_rows: Optional[int] = None, n_threads: Optional[int] = None,
-                 covariance_type: str = "full", dtype=np.float64):
+                 covariance_type: str = DEFAULT_MODEL, dtype=np.float64):
         # Fortran order: a block of rows, transposed, is contiguous (what the kernels read).
         self.X = np.asfortranarray(X, dtype=dtype)
         self.sample_weight = sample_weight

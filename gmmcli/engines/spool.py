@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
-from gmmcli.core.covariance import quad_feature_count
+from gmmcli.core.models import DEFAULT_MODEL, MODELS
 from gmmcli.engines.memory import choose_rows
 from gmmcli.parallel import default_threads, ordered_map
 from gmmcli.scaler import ColumnMoments, Scaler, block_moments, column_unit
@@ -134,9 +134,9 @@ class SpoolEngine:
                 f.write(np.ascontiguousarray(scaler.transform(X).T).tobytes())
 
 
-def block_rows_for(max_memory: int, n_features: int, n_threads: int, covariance_type: str = "full") -> int:
+def block_rows_for(max_memory: int, n_features: int, n_threads: int, covariance_type: str = DEFAULT_MODEL) -> int:
     """Rows per block so that the blocks in flight (data, features, responsibilities) fit in a quarter of the budget."""
-    n_quad = quad_feature_count(covariance_type, n_features)
+    n_quad = MODELS[covariance_type].n_quad_features(n_features)
     per_row = ITEM * (2 * n_features + 2 * n_quad + 64)
     rows = max_memory // 4 // (2 * n_threads * per_row)
     return int(np.clip(rows, 256, 16384))

@@ -14,6 +14,7 @@ import numpy as np
 if TYPE_CHECKING:
     from gmmcli.pipeline.fit import FitRequest
 
+from gmmcli.core.models import MODELS
 from gmmcli.core.params import GaussianMixtureParams
 from gmmcli.engines.memory import MemoryEngine
 from gmmcli.engines.spool import (
@@ -244,8 +245,9 @@ def shape_warnings(Z: np.ndarray, shift: np.ndarray, names, req: FitRequest) -> 
     """
     out = []
     n, d = Z.shape
-    if req.covariance_type == "full" and n / req.n_components <= d:
-        out.append(f"warning: {n} rows for {req.n_components} full-covariance component(s) of {d} "
+    own_matrix = MODELS[req.covariance_type].n_cov_parameters(req.n_components, d) >= req.n_components * d * (d + 1) // 2
+    if own_matrix and n / req.n_components <= d:  # a full matrix per component, from ≤ D rows each
+        out.append(f"warning: {n} rows for {req.n_components} {req.covariance_type}-covariance component(s) of {d} "
                    "columns: each covariance is mostly --reg-covar (try --covariance diag or lower -k)")
     if 1 < d <= 200:
         Zc = np.nan_to_num(Z[:SHAPE_CHECK_ROWS] - shift)

@@ -11,6 +11,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from gmmcli.core import COVARIANCE_TYPES
+from gmmcli.core.models import DEFAULT_MODEL
 from gmmcli.core.diagnostics import COLLAPSE_FACTOR, collapsed_components, min_variances
 from gmmcli.core.em import EMResult, run_em
 from gmmcli.core.missing import (
@@ -49,7 +50,7 @@ class FitRequest:
     fmt: CsvFormat = CsvFormat()
     columns: Optional[str] = None
     n_components: Optional[int] = 1  # None: the --init-model's
-    covariance_type: str = "full"
+    covariance_type: str = DEFAULT_MODEL
     reg_covar: float = 1e-6
     tol: float = 1e-3
     max_iter: int = 100

@@ -13,6 +13,7 @@ from typing import Optional
 import numpy as np
 
 from gmmcli.core.criteria import CRITERIA, aic, bic, entropy_block, icl
+from gmmcli.core.models import MODEL_NAMES
 from gmmcli.core.params import n_parameters
 from gmmcli.core.stats import row_log_likelihood
 from gmmcli.engines.memory import MemoryEngine
@@ -29,7 +30,7 @@ class SelectRequest:
 
     fit: FitRequest
     components: tuple = (1, 2, 3)
-    covariance_types: tuple = ("full", "tied", "diag", "spherical")
+    covariance_types: tuple = MODEL_NAMES
     criterion: str = "bic"
     holdout: Optional[float] = None
     cv: Optional[int] = None

@@ -1,0 +1,158 @@
+"""What every covariance model provides, and the kernels several models share.
+
+A :class:`CovarianceModel` is built with keyword arguments from plain functions; the
+table in :mod:`gmmcli.core.models` holds one per model. Shapes follow scikit-learn
+(``K`` components, ``D`` features); ``Xc`` and ``means_c`` are already moved by the
+same shift, which keeps the expanded quadratic forms free of cancellation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from gmmcli.errors import NumericalError
+
+
+@dataclass(frozen=True, kw_only=True)
+class CovarianceModel:
+    """Everything that differs between covariance models.
+
+    Attributes
+    ----------
+    name : the model's name (``--covariance``, the model file's ``covariance_type``)
+    shape : (K, D) -> shape of ``covariances``
+    precisions_chol : covariances -> Cholesky factors of the precisions (NumericalError if singular)
+    log_det : (precisions_chol, K, D) -> (K,) log-determinants of the precision factors
+    mahalanobis : (Xc, means_c, precisions_chol) -> (n, K) squared Mahalanobis distances
+    moment : (Xc, resp) -> the second-moment statistic the M-step reads
+    m_step : (moment, nk, means_c, reg_covar) -> covariances
+    n_cov_parameters : (K, D) -> free covariance parameters
+    features : XT (D, n) -> quadratic features φ (F, n) of the fused kernel
+    n_quad_features : D -> F, the rows of φ
+    quad_weights : (means_c, precisions_chol) -> (W (F-1, K), constants (K,)): log N linear in φ
+    moment_from_features : (g (K, F), D) -> the moment statistic from Σ r φᵀ
+    moment_from_dense : (K, D, D) per-component second moments -> the moment statistic
+    dense : (covariances, K, D) -> (K, D, D) covariance matrices
+    marginal : (covariances, columns) -> the covariances of those columns only
+    permute : (covariances, order) -> covariances with the components in ``order``
+    rescale : (covariances, factor (D,)) -> covariances of y = factor · x
+    min_variances : (covariances, K) -> (K,) each component's smallest variance
+    rescale_exact : whether ``rescale`` is exact for a non-uniform factor
+    """
+
+    name: str
+    shape: Callable
+    precisions_chol: Callable
+    log_det: Callable
+    mahalanobis: Callable
+    moment: Callable
+    m_step: Callable
+    n_cov_parameters: Callable
+    features: Callable
+    n_quad_features: Callable
+    quad_weights: Callable
+    moment_from_features: Callable
+    moment_from_dense: Callable
+    dense: Callable
+    marginal: Callable
+    permute: Callable
+    rescale: Callable
+    min_variances: Callable
+    rescale_exact: bool = True
+
+
+# ---------------------------------------------------------------- shared kernels
+def singular(component: int | None) -> NumericalError:
+    which = "the tied covariance" if component is None else f"component {component}"
+    return NumericalError(
+        f"covariance of {which} is not positive definite "
+        "(a collapsed or degenerate component); increase --reg-covar or lower -k"
+    )
+
+
+def cholesky_precision(cov: np.ndarray, component: int | None) -> np.ndarray:
+    """Upper-triangular P with P Pᵀ = cov⁻¹, from the Cholesky factor of cov."""
+    if not np.all(np.isfinite(cov)):
+        raise singular(component)
+    try:
+        cov_chol = np.linalg.cholesky(cov)
+    except np.linalg.LinAlgError:
+        raise singular(component) from None
+    # L⁻¹ of the (small, D x D) lower factor; numpy alone keeps start-up light (scipy.linalg costs 0.2 s)
+    return np.linalg.solve(cov_chol, np.eye(cov.shape[0])).T
+
+
+def check_positive(variances: np.ndarray) -> None:
+    bad = np.flatnonzero(~(np.asarray(variances) > 0).reshape(len(variances), -1).all(axis=1))
+    if bad.size:
+        raise singular(int(bad[0]))
+
+
+def prec_chol_of_variances(variances: np.ndarray) -> np.ndarray:
+    """1/√σ² for models whose covariances are variances (diagonal or spherical)."""
+    check_positive(variances)
+    return 1.0 / np.sqrt(variances)
+
+
+_TRIU_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def triu(n_features: int):
+    if n_features not in _TRIU_CACHE:
+        _TRIU_CACHE[n_features] = np.triu_indices(n_features)
+    return _TRIU_CACHE[n_features]
+
+
+def n_triu(n_features: int) -> int:
+    return n_features * (n_features + 1) // 2
+
+
+def unpack_triu(packed: np.ndarray, n_features: int) -> np.ndarray:
+    """Symmetric matrices from their row-major upper triangles (last axis)."""
+    rows, cols = triu(n_features)
+    out = np.empty(packed.shape[:-1] + (n_features, n_features))
+    out[..., rows, cols] = packed
+    out[..., cols, rows] = packed
+    return out
+
+
+# Rows of φ: [second order | x | 1]. Features are built transposed, one row per feature
+# and one column per data row, so every write is contiguous and every per-row operation
+# over components runs along long rows.
+def features_full(XT: np.ndarray) -> np.ndarray:
+    """[xᵢxⱼ for i ≤ j (row-major upper triangle) ; x ; 1], shape (D(D+1)/2 + D + 1, n)."""
+    d, n = XT.shape
+    t = n_triu(d)
+    out = np.empty((t + d + 1, n), dtype=XT.dtype)
+    pos = 0
+    for i in range(d):
+        np.multiply(XT[i], XT[i:], out=out[pos:pos + d - i])
+        pos += d - i
+    out[t:t + d] = XT
+    out[-1] = 1.0
+    return out
+
+
+def quad_weights_full(means_c: np.ndarray, prec_chol: np.ndarray):
+    """Second-order and linear coefficients, shape (D(D+1)/2 + D, K), and −½ μᵀΛμ (K,)."""
+    n_components, d = means_c.shape
+    if prec_chol.ndim == 2:
+        prec_chol = np.broadcast_to(prec_chol, (n_components,) + prec_chol.shape)
+    precisions = prec_chol @ prec_chol.transpose(0, 2, 1)
+    rows, cols = triu(d)
+    second = -precisions[:, rows, cols] * np.where(rows == cols, 0.5, 1.0)
+    linear = np.einsum("kde,ke->kd", precisions, means_c)
+    return np.hstack([second, linear]).T, -0.5 * np.einsum("kd,kd->k", linear, means_c)
+
+
+def same_for_all(covariances: np.ndarray, order) -> np.ndarray:
+    """``permute`` for models with one covariance shared by every component."""
+    return covariances
+
+
+def per_component(covariances: np.ndarray, order) -> np.ndarray:
+    """``permute`` for models with a covariance per component (first axis)."""
+    return covariances[np.asarray(order)]
