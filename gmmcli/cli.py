@@ -8,8 +8,10 @@ scipy) are imported inside the commands so ``--help`` stays fast.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sys
+import traceback
 from enum import Enum
 from typing import Annotated, List, Optional
 
@@ -130,19 +132,21 @@ Strict = Annotated[bool, typer.Option("--strict", help="Exit 3 (and write nothin
 ModelArg = Annotated[str, typer.Argument(help="A model file written by gmmcli fit.", metavar="MODEL")]
 
 
-def fit_request(inputs, output, columns, no_header, delimiter, tabs, decimal, reg_covar, tol, max_iter, n_init,
-                init, seed, no_standardize, max_memory, dtype, weight_column, missing, **more):
-    """The FitRequest of the options fit and select share."""
-    from gmmcli.pipeline import FitRequest
+def fit_request(options: dict, **more):
+    """The FitRequest (with its DataRequest) from the options fit and select share, given as
+    the command's ``locals()``; ``more``: the command's own fields."""
+    from gmmcli.pipeline import DataRequest, FitRequest
 
-    inputs = tuple(inputs or ["-"])
-    return FitRequest(
-        input=inputs[0], inputs=inputs, output=output_path(output),
-        fmt=csv_format(delimiter, tabs, no_header, decimal), columns=columns,
-        reg_covar=reg_covar, tol=tol, max_iter=max_iter, n_init=n_init, init=init.value, seed=seed,
-        standardize=not no_standardize, max_memory=memory_size(max_memory), dtype=dtype.value,
-        weight_column=weight_column, missing=missing.value, **more,
+    o = options
+    data = DataRequest(
+        inputs=tuple(o["inputs"] or ["-"]), fmt=csv_format(o["delimiter"], o["tabs"], o["no_header"], o["decimal"]),
+        columns=o["columns"], weight_column=o["weight_column"], missing=o["missing"].value,
+        standardize=not o["no_standardize"], max_memory=memory_size(o["max_memory"]), dtype=o["dtype"].value,
+        engine=o["engine"].value, scheduler=o["scheduler"],
     )
+    return FitRequest(data=data, output=output_path(o["output"]), reg_covar=o["reg_covar"], tol=o["tol"],
+                      max_iter=o["max_iter"], n_init=o["n_init"], init=o["init"].value, seed=o["seed"],
+                      strict=o["strict"], **more)
 
 
 def output_path(output: Optional[str]) -> Optional[str]:
@@ -163,11 +167,44 @@ def csv_format(delimiter: str, tabs: bool, no_header: Optional[bool], decimal: s
     return CsvFormat(delimiter=delimiter, has_header=None if no_header is None else not no_header, decimal=decimal)
 
 
+_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+
+
+def parse_size(text: str) -> int:
+    """'256M', '2G', '512k', '1.5GB' or a number of bytes → bytes (ValueError otherwise)."""
+    match = _SIZE.fullmatch(text)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"not a size: {text!r} (examples: 256M, 2G)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def parse_k_spec(spec: str) -> tuple:
+    """'3', '1-9' or '2,4,8' (and mixtures such as '1-3,8') → sorted distinct ints ≥ 1.
+
+    Raises ValueError with a message for the user.
+    """
+    values = set()
+    for part in (p.strip() for p in str(spec).split(",")):
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if sep else a
+        except ValueError:
+            raise ValueError(f"-k takes numbers and ranges such as 3, 1-9 or 2,4,8 (got {spec!r})") from None
+        if a < 1 or b < a:
+            raise ValueError(f"-k range {part!r} must be increasing and at least 1")
+        values.update(range(a, b + 1))
+    if not values:
+        raise ValueError(f"-k takes numbers and ranges such as 3, 1-9 or 2,4,8 (got {spec!r})")
+    return tuple(sorted(values))
+
+
 def memory_size(text: Optional[str]) -> Optional[int]:
     if text is None:
         return None
-    from gmmcli.engines.spool import parse_size
-
     try:
         return parse_size(text)
     except ValueError as exc:
@@ -302,12 +339,8 @@ def fit(
         raise UsageError("-k/--components is required: how many components to fit "
                          "(to choose k, run: gmmcli select INPUT)")
     refuse_terminal_stdin(ctx, inputs)
-    request = fit_request(
-        inputs, output, columns, no_header, delimiter, tabs, decimal, reg_covar, tol, max_iter, n_init, init, seed,
-        no_standardize, max_memory, dtype, weight_column, missing,
-        n_components=components, covariance_type=covariance.value, init_model=init_model, strict=strict,
-        align_to=align_to, engine=engine.value, scheduler=scheduler,
-    )
+    request = fit_request(locals(), n_components=components, covariance_type=covariance.value,
+                          init_model=init_model, align_to=align_to)
     template = "restart {task.fields[restart]}  iteration {task.completed}/{task.total}  " \
                "log-likelihood per row {task.fields[ll]}"
     with TerminalProgress(not quiet, template, total=max_iter, restart=0, ll="") as progress:
@@ -368,7 +401,6 @@ def select(
     Example: gmmcli select sample_data/walkthrough.csv -k 1-6 -o best.json
     """
     from gmmcli import render
-    from gmmcli.core.criteria import parse_k_spec
     from gmmcli.parallel import default_threads
     from gmmcli.pipeline.select import SelectRequest, select as run_select
 
@@ -381,9 +413,7 @@ def select(
     unknown = [t for t in types if t not in Covariance.__members__]
     if unknown or not types:
         raise UsageError(f"--covariance takes a list of {', '.join(MODEL_NAMES)} (got {covariance!r})")
-    fit = fit_request(inputs, output, columns, no_header, delimiter, tabs, decimal, reg_covar, tol,
-                      max_iter, n_init, init, seed, no_standardize, max_memory, dtype, weight_column, missing,
-                      engine=engine.value, scheduler=scheduler, strict=strict)
+    fit = fit_request(locals())
     request = SelectRequest(fit=fit, components=ks, covariance_types=types, criterion=criterion.value,
                             holdout=holdout, cv=cv, seeds=seeds, jobs=jobs or default_threads())
     with TerminalProgress(not quiet, "fitting cells {task.completed}/{task.total}", bar=True) as progress:
@@ -398,6 +428,10 @@ def select(
     else:
         write_stdout(result.document)
         sys.stderr.write(text)
+    if not quiet:
+        best = result.cells[result.best]
+        for note in result.notes:
+            say(note.replace(": ", f": chosen cell (k={best.k}, {best.covariance_type}): ", 1))
 
 
 def show_rows(rows: list, shown: TraceFormat, **renderers) -> str:
@@ -563,8 +597,8 @@ def run(argv: Optional[List[str]] = None) -> int:
     except click_exceptions.UsageError as exc:
         return _fail(_usage_message(exc), EXIT_USAGE)
     except GmmError as exc:
-        if debug:
-            raise
+        if debug:  # the traceback, then the documented exit code
+            traceback.print_exc()
         code = next(code for cls, code in ERROR_EXIT if isinstance(exc, cls))
         return _fail(str(exc), code)
     except (BrokenPipeError, StdoutClosed):

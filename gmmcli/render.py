@@ -148,6 +148,7 @@ def fit_figures(model, seconds: float) -> dict:
         "covariance_type": model.params.covariance_type, "iterations": model.n_iter,
         "converged": model.converged, "log_likelihood": ll["total_original_units"],
         "mean_log_likelihood": ll["mean_original_units"], "seconds": round(seconds, 3),
+        **({"total_weight": ll["total_weight"]} if "total_weight" in ll else {}),
     }
 
 
@@ -162,8 +163,9 @@ def column_list(names, shown: int = 6) -> str:
 def fit_summary(model, seconds: float) -> str:
     f = fit_figures(model, seconds)
     state = "converged" if f["converged"] else "NOT converged"
+    rows = f"{f['rows']} rows" if "total_weight" not in f else f"rows of total weight {f['total_weight']:g}"
     return (
-        f"fitted {f['components']} {f['covariance_type']} component(s) to {f['rows']} rows x "
+        f"fitted {f['components']} {f['covariance_type']} component(s) to {rows} x "
         f"{len(f['columns'])} columns ({column_list(f['columns'])}): {state} after {f['iterations']} "
         f"iteration(s), log-likelihood {f['log_likelihood']:.4f} ({f['mean_log_likelihood']:.6f} per row, "
         f"original units), {seconds:.2f} s"

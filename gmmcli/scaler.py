@@ -20,15 +20,25 @@ from gmmcli.errors import DataError
 class Scaler:
     """x ↦ (x − mean) / scale, column by column.
 
+    The fitted space of every model is the scaler's output; ``Scaler.identity(d)`` is the
+    scaler of ``--no-standardize`` fits, so there is always one.
+
     Attributes
     ----------
     mean : ndarray of shape (n_features,)
     scale : ndarray of shape (n_features,)
         Population standard deviations (ddof=0), all > 0.
+    is_identity : bool
+        The data were not standardized (mean 0, scale 1).
     """
 
     mean: np.ndarray
     scale: np.ndarray
+    is_identity: bool = False
+
+    @classmethod
+    def identity(cls, n_features: int) -> "Scaler":
+        return cls(np.zeros(n_features), np.ones(n_features), is_identity=True)
 
     def transform(self, X: np.ndarray, out: Optional[np.ndarray] = None) -> np.ndarray:
         """Standardize (in place when ``out`` is ``X``)."""
@@ -43,6 +53,27 @@ class Scaler:
     def log_jacobian(self) -> float:
         """log |det| of the map from original units to standardized units."""
         return float(-np.log(self.scale).sum())
+
+    def log_jacobian_rows(self, X: np.ndarray) -> np.ndarray:
+        """Per row of ``X``, what turns a log-density in the fitted space into one in the
+        data's own units: −Σ log scale over the row's present (non-NaN) cells, shape (n,).
+
+        This is the one place the Jacobian of the standardization is computed.
+        """
+        missing = np.isnan(X)
+        if not missing.any():
+            return np.full(len(X), self.log_jacobian)
+        return -((~missing) @ np.log(self.scale))
+
+    def to_original_units(self, log_density: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """Log-densities of the rows ``X`` (in the fitted space) in the data's own units."""
+        return log_density + self.log_jacobian_rows(X)
+
+
+def jacobian_block(X, sample_weight, start, *, scaler: Scaler) -> float:
+    """Σᵢ wᵢ · log|Jacobian| of row i: a block function for an engine's ``reduce``."""
+    per_row = scaler.log_jacobian_rows(X)
+    return float(per_row.sum() if sample_weight is None else per_row @ sample_weight)
 
 
 @dataclass(frozen=True)

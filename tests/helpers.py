@@ -82,3 +82,15 @@ def em_on(engine, params, shift, *, max_iter, reg_covar=1e-6, tol=0.0, e_step=No
     fn = e_step or block_statistics
     return run_em(lambda p: engine.reduce(partial(fn, params=p, shift=shift)),
                   params, reg_covar=reg_covar, tol=tol, max_iter=max_iter)
+
+
+def fit_request(inputs, **settings):
+    """A FitRequest for ``inputs`` (a path or several), its DataRequest's fields picked out of ``settings``."""
+    from dataclasses import fields
+
+    from gmmcli.pipeline import DataRequest, FitRequest
+
+    data_fields = {f.name for f in fields(DataRequest)}
+    data = DataRequest(inputs=(str(inputs),) if isinstance(inputs, (str, os.PathLike)) else tuple(map(str, inputs)),
+                       **{k: v for k, v in settings.items() if k in data_fields})
+    return FitRequest(data=data, **{k: v for k, v in settings.items() if k not in data_fields})

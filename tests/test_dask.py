@@ -14,7 +14,7 @@ from gmmcli.core.init import initialize
 from gmmcli.engines.memory import MemoryEngine
 from gmmcli.io.model_file import read_model
 from gmmcli.scaler import fit_scaler
-from tests.helpers import COVARIANCE_TYPES, blobs, write_csv, write_model
+from tests.helpers import COVARIANCE_TYPES, blobs, write_csv, write_model, fit_request
 
 distributed = pytest.importorskip("distributed")
 
@@ -43,8 +43,8 @@ def test_dask_equals_memory_from_the_same_start(tmp_path, rng, cluster, covarian
     start = initialize(MemoryEngine(scaler.transform(X)), 3, covariance_type, "kmeans++", rng, 1e-6, np.zeros(3))
     init = str(write_model(tmp_path / "init.json", start, ["a", "b", "c"], scaler=scaler))
     common = dict(n_components=3, covariance_type=covariance_type, init_model=init, tol=0, max_iter=15)
-    memory = pipeline.fit(pipeline.FitRequest(input=whole, **common)).model
-    dask = pipeline.fit(pipeline.FitRequest(input="", inputs=(str(tmp_path / "part-*.csv"),), engine="dask",
+    memory = pipeline.fit(fit_request(whole, **common)).model
+    dask = pipeline.fit(fit_request((str(tmp_path / "part-*.csv"),), engine="dask",
                                             scheduler=cluster.scheduler_address, **common)).model
     for name in ("weights", "means", "covariances"):
         np.testing.assert_allclose(getattr(dask.params, name), getattr(memory.params, name), rtol=1e-9, atol=1e-9)
@@ -134,8 +134,8 @@ def test_more_partitions_than_the_tree_fan_in(tmp_path, rng, cluster):
     whole = str(write_csv(tmp_path / "whole.csv", X, ["a", "b", "c"]))
     split_files(tmp_path, X, list(range(0, 1101, 100)))  # 11 partitions: two tree levels
     common = dict(n_components=3, tol=0, max_iter=5, seed=3)
-    memory = pipeline.fit(pipeline.FitRequest(input=whole, **common)).model
-    dask = pipeline.fit(pipeline.FitRequest(input="", inputs=(str(tmp_path / "part-*.csv"),), engine="dask",
+    memory = pipeline.fit(fit_request(whole, **common)).model
+    dask = pipeline.fit(fit_request((str(tmp_path / "part-*.csv"),), engine="dask",
                                             scheduler=cluster.scheduler_address, **common)).model
     assert dask.n_samples == 1100
     assert dask.log_likelihood["total"] == pytest.approx(memory.log_likelihood["total"], rel=1e-6)
@@ -146,8 +146,8 @@ def test_select_cells_on_the_cluster_equal_local_cells(tmp_path, cluster):
     from gmmcli.pipeline.select import SelectRequest, select
 
     walk = os.path.join(SAMPLE, "walkthrough.csv")
-    local = select(SelectRequest(fit=pipeline.FitRequest(input=walk), components=(1, 2, 3), jobs=1))
-    remote = select(SelectRequest(fit=pipeline.FitRequest(input=walk, engine="dask",
+    local = select(SelectRequest(fit=fit_request(walk), components=(1, 2, 3), jobs=1))
+    remote = select(SelectRequest(fit=fit_request(walk, engine="dask",
                                                           scheduler=cluster.scheduler_address),
                                   components=(1, 2, 3)))
     assert [c.row() for c in remote.cells] == [c.row() for c in local.cells]

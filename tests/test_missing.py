@@ -11,7 +11,7 @@ from gmmcli import pipeline
 from gmmcli.core.missing import block_statistics_missing, score_rows_missing
 from gmmcli.core.stats import block_statistics
 from gmmcli.engines.memory import MemoryEngine
-from tests.helpers import COVARIANCE_TYPES, gmmcli, random_params, write_model, em_on
+from tests.helpers import COVARIANCE_TYPES, gmmcli, random_params, write_model, em_on, fit_request
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -81,11 +81,11 @@ def test_fit_with_missing_cells_is_close_to_the_full_data_fit(tmp_path, covarian
     for path, data in ((full, X), (missing, holes), (dropped, holes[~np.isnan(holes).any(axis=1)])):
         path.write_text("a,b,c\n" + "".join(",".join("" if np.isnan(v) else repr(v) for v in row) + "\n"
                                              for row in data.tolist()))
-    start = pipeline.fit(pipeline.FitRequest(input=str(full), n_components=3, covariance_type=covariance_type)).model
+    start = pipeline.fit(fit_request(str(full), n_components=3, covariance_type=covariance_type)).model
     init = write_model(tmp_path / "init.json", start.params, ["a", "b", "c"], scaler=start.scaler)
 
     def fit(path, **kw):
-        return pipeline.fit(pipeline.FitRequest(input=str(path), n_components=3, covariance_type=covariance_type,
+        return pipeline.fit(fit_request(str(path), n_components=3, covariance_type=covariance_type,
                                                 init_model=str(init), **kw)).model
 
     ref, marg, drop = fit(full), fit(missing, missing="marginalize"), fit(dropped)

@@ -8,7 +8,7 @@ import pytest
 from gmmcli import pipeline
 from gmmcli.core.em import EMResult
 from gmmcli.core.params import make_params
-from tests.helpers import COVARIANCE_TYPES, SAMPLE, gmmcli
+from tests.helpers import COVARIANCE_TYPES, SAMPLE, gmmcli, fit_request
 
 WALK = os.path.join(SAMPLE, "walkthrough.csv")
 BASE = np.loadtxt(WALK, delimiter=",", skiprows=1)
@@ -18,7 +18,7 @@ def fit_scaled(tmp_path, covariance_type, scale, offset):
     path = tmp_path / "d.csv"
     X = BASE * scale + offset
     path.write_text("x,y\n" + "".join(f"{a!r},{b!r}\n" for a, b in X.tolist()))
-    return pipeline.fit(pipeline.FitRequest(input=str(path), n_components=3, covariance_type=covariance_type)).model
+    return pipeline.fit(fit_request(str(path), n_components=3, covariance_type=covariance_type)).model
 
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
@@ -38,8 +38,8 @@ def test_no_standardize_with_offset_uses_a_shift(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text("x,y\n" + "".join(f"{a + 1e8!r},{b!r}\n" for a, b in BASE.tolist()))
     settings = dict(n_components=3, covariance_type="diag", standardize=False, tol=0, max_iter=30)
-    model = pipeline.fit(pipeline.FitRequest(input=str(path), **settings)).model
-    ref = pipeline.fit(pipeline.FitRequest(input=WALK, **settings)).model
+    model = pipeline.fit(fit_request(str(path), **settings)).model
+    ref = pipeline.fit(fit_request(WALK, **settings)).model
     np.testing.assert_allclose(model.params.means - [1e8, 0], ref.params.means, atol=1e-6)
     np.testing.assert_allclose(model.params.covariances, ref.params.covariances, rtol=1e-6)
 
@@ -96,7 +96,7 @@ def test_more_components_than_distinct_points(tmp_path):
 
 
 def test_reg_covar_zero_keeps_the_likelihood_monotone(tmp_path):
-    model = pipeline.fit(pipeline.FitRequest(input=WALK, n_components=3, reg_covar=0.0, tol=0, max_iter=40,
+    model = pipeline.fit(fit_request(WALK, n_components=3, reg_covar=0.0, tol=0, max_iter=40,
                                              init="random")).model
     history = np.array(model.history["restarts"][0]["log_likelihood"])
     assert np.all(np.diff(history) >= -1e-9 * np.abs(history[1:]))

@@ -10,9 +10,10 @@ from gmmcli import pipeline
 from gmmcli.core.init import initialize
 from gmmcli.core.stats import block_statistics
 from gmmcli.engines.memory import MemoryEngine
-from gmmcli.engines.spool import SpoolEngine, SpoolWriter, parse_size
+from gmmcli.cli import parse_size
+from gmmcli.engines.spool import SpoolEngine, SpoolWriter
 from gmmcli.io.model_file import read_model
-from tests.helpers import COVARIANCE_TYPES, blobs, write_csv, write_model
+from tests.helpers import COVARIANCE_TYPES, blobs, write_csv, write_model, fit_request
 
 
 def spool(tmp_path, X, block_rows, pieces=7):
@@ -51,7 +52,7 @@ def test_max_memory_fit_equals_in_memory_fit(tmp_path, rng, covariance_type):
     init = str(write_model(tmp_path / "init.json", start, ["x0", "x1", "x2"], scaler=fit_scaler(X, ["x0", "x1", "x2"])))
     models = []
     for max_memory in (None, 1 << 20):
-        request = pipeline.FitRequest(input=data, n_components=3, covariance_type=covariance_type,
+        request = fit_request(data, n_components=3, covariance_type=covariance_type,
                                       init_model=init, tol=0, max_iter=15, max_memory=max_memory)
         models.append(pipeline.fit(request).model)
     a, b = models
@@ -65,11 +66,11 @@ def test_spool_file_is_removed_after_success_and_failure(tmp_path, monkeypatch, 
     spool_dir.mkdir()
     monkeypatch.setenv("GMMCLI_TMPDIR", str(spool_dir))
     good = str(write_csv(tmp_path / "d.csv", blobs(rng, n=500)))
-    pipeline.fit(pipeline.FitRequest(input=good, n_components=2, max_memory=1 << 20))
+    pipeline.fit(fit_request(good, n_components=2, max_memory=1 << 20))
     bad = tmp_path / "bad.csv"
     bad.write_text(open(good).read() + "1,x\n")
     with pytest.raises(Exception):
-        pipeline.fit(pipeline.FitRequest(input=str(bad), n_components=2, max_memory=1 << 20))
+        pipeline.fit(fit_request(str(bad), n_components=2, max_memory=1 << 20))
     assert os.listdir(spool_dir) == []
 
 
@@ -91,7 +92,7 @@ def test_parse_size(text, value):
 def test_float32_is_close_to_float64(tmp_path, rng, covariance_type):
     X = blobs(rng, n=4000, d=3, k=3)
     data = str(write_csv(tmp_path / "d.csv", X))
-    models = [pipeline.fit(pipeline.FitRequest(input=data, n_components=3, covariance_type=covariance_type,
+    models = [pipeline.fit(fit_request(data, n_components=3, covariance_type=covariance_type,
                                                tol=0, max_iter=10, dtype=dtype)).model
               for dtype in ("float64", "float32")]
     a, b = models

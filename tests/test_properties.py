@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from gmmcli import cli, pipeline
 from gmmcli.core.init import initialize
 from gmmcli.engines.memory import MemoryEngine
-from tests.helpers import COVARIANCE_TYPES, SAMPLE, random_params, em_on
+from tests.helpers import COVARIANCE_TYPES, SAMPLE, random_params, em_on, fit_request
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 WALK = os.path.join(SAMPLE, "walkthrough.csv")
@@ -55,7 +55,7 @@ def test_em_on_random_mixtures_is_finite_normalized_and_monotone(seed, covarianc
 def fitted(tmp_path_factory):
     folder = tmp_path_factory.mktemp("prop")
     model = folder / "m.json"
-    pipeline.fit(pipeline.FitRequest(input=WALK, output=str(model), n_components=3))
+    pipeline.fit(fit_request(WALK, output=str(model), n_components=3))
     return folder, model
 
 
@@ -84,7 +84,7 @@ def test_fit_is_invariant_to_rescaling_a_column(tmp_path):
     for factor in (1.0, 1e-6, 1e6):
         path = tmp_path / f"s{factor}.csv"
         path.write_text("x,y\n" + "".join(f"{a * factor!r},{b!r}\n" for a, b in X.tolist()))
-        models.append(pipeline.fit(pipeline.FitRequest(input=str(path), n_components=3)).model)
+        models.append(pipeline.fit(fit_request(str(path), n_components=3)).model)
     for m in models[1:]:
         np.testing.assert_allclose(m.params.means, models[0].params.means, atol=1e-8)
         np.testing.assert_allclose(m.params.covariances, models[0].params.covariances, atol=1e-8)

@@ -7,14 +7,14 @@ import sys
 import numpy as np
 
 from gmmcli import pipeline
-from tests.helpers import SAMPLE
+from tests.helpers import SAMPLE, fit_request
 
 sys.path.insert(0, SAMPLE)
 import make_walkthrough as truth  # noqa: E402
 
 
 def test_walkthrough_true_parameters_are_recovered():
-    result = pipeline.fit(pipeline.FitRequest(input=os.path.join(SAMPLE, "walkthrough.csv"), n_components=3))
+    result = pipeline.fit(fit_request(os.path.join(SAMPLE, "walkthrough.csv"), n_components=3))
     model = result.model
     scale, mean = model.scaler.scale, model.scaler.mean
     means = model.params.means * scale + mean

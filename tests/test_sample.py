@@ -6,7 +6,7 @@ import numpy as np
 
 from gmmcli import pipeline
 from gmmcli.io.model_file import read_model
-from tests.helpers import SAMPLE, gmmcli
+from tests.helpers import SAMPLE, gmmcli, fit_request
 
 WALK = os.path.join(SAMPLE, "walkthrough.csv")
 
@@ -17,7 +17,7 @@ def test_fit_of_samples_recovers_the_model(tmp_path):
     proc = gmmcli("sample", model_path, "-n", 20000, "--seed", 3)
     assert proc.returncode == 0
     (tmp_path / "s.csv").write_bytes(proc.stdout)
-    refit = pipeline.fit(pipeline.FitRequest(input=str(tmp_path / "s.csv"), n_components=3)).model
+    refit = pipeline.fit(fit_request(str(tmp_path / "s.csv"), n_components=3)).model
     original = read_model(str(model_path))
 
     def in_units(m):

@@ -9,11 +9,12 @@ import pytest
 from scipy.stats import multivariate_normal
 
 from gmmcli import pipeline
-from gmmcli.core.criteria import aic, bic, icl, parse_k_spec
+from gmmcli.cli import parse_k_spec
+from gmmcli.core.criteria import aic, bic, icl
 from gmmcli.core.params import n_parameters
 from gmmcli.io.model_file import read_model
 from gmmcli.pipeline.select import SelectRequest, select
-from tests.helpers import COVARIANCE_TYPES, SAMPLE, write_csv
+from tests.helpers import COVARIANCE_TYPES, SAMPLE, write_csv, fit_request
 
 WALK = os.path.join(SAMPLE, "walkthrough.csv")
 
@@ -32,7 +33,7 @@ def test_criteria_by_hand(tmp_path, rng):
     """BIC, AIC and ICL of a fitted one-component model, computed independently with scipy."""
     X = rng.normal(size=(50, 2)) * [2.0, 0.5] + [3, -1]
     path = write_csv(tmp_path / "crit.csv", X, ["a", "b"])
-    result = select(SelectRequest(fit=pipeline.FitRequest(input=str(path), tol=0, max_iter=5),
+    result = select(SelectRequest(fit=fit_request(str(path), tol=0, max_iter=5),
                                   components=(1,), covariance_types=("full",), jobs=1))
     cell = result.cells[0]
     mean, cov = X.mean(axis=0), np.cov(X.T, bias=True) + 1e-6 * np.eye(2) * X.std(axis=0) ** 2
@@ -69,14 +70,14 @@ def clusters(rng, shape):
 @pytest.mark.parametrize("shape,expected", [("spherical", "spherical"), ("full", "full")])
 def test_select_recovers_the_number_and_shape(tmp_path, rng, shape, expected):
     data = write_csv(tmp_path / "d.csv", clusters(rng, shape))
-    result = select(SelectRequest(fit=pipeline.FitRequest(input=str(data), n_init=2, standardize=False),
+    result = select(SelectRequest(fit=fit_request(str(data), n_init=2, standardize=False),
                                   components=(1, 2, 3, 4, 5), jobs=1))
     best = result.cells[result.best]
     assert (best.k, best.covariance_type) == (3, expected)
 
 
 def test_parallel_equals_serial(tmp_path):
-    request = SelectRequest(fit=pipeline.FitRequest(input=WALK, output=str(tmp_path / "a.json")),
+    request = SelectRequest(fit=fit_request(WALK, output=str(tmp_path / "a.json")),
                             components=(1, 2, 3, 4), jobs=1, seeds=2)
     a = select(request)
     b = select(replace(request, jobs=2, fit=replace(request.fit, output=str(tmp_path / "b.json"))))
@@ -88,7 +89,7 @@ def test_parallel_equals_serial(tmp_path):
 def test_failing_cells_are_reported_and_never_chosen(tmp_path):
     path = tmp_path / "few.csv"
     path.write_text("a,b\n" + "0,0\n1,0\n0,1\n" * 20)
-    result = select(SelectRequest(fit=pipeline.FitRequest(input=str(path), reg_covar=0.0),
+    result = select(SelectRequest(fit=fit_request(str(path), reg_covar=0.0),
                                   components=(1, 2, 3, 4), covariance_types=("full",), jobs=1))
     failed = [c for c in result.cells if c.error]
     assert failed and all("not positive definite" in c.error for c in failed)
@@ -97,7 +98,7 @@ def test_failing_cells_are_reported_and_never_chosen(tmp_path):
 
 def test_holdout_and_cv_scores(tmp_path):
     for extra in ({"holdout": 0.25}, {"cv": 3}):
-        result = select(SelectRequest(fit=pipeline.FitRequest(input=WALK), components=(1, 3), criterion="holdout",
+        result = select(SelectRequest(fit=fit_request(WALK), components=(1, 3), criterion="holdout",
                                       covariance_types=("full",), jobs=1, **extra))
         scores = {c.k: c.holdout for c in result.cells}
         assert scores[3] > scores[1]

@@ -14,7 +14,6 @@ import pyarrow.parquet as pq
 import pytest
 
 from gmmcli import cli
-from gmmcli.errors import NoInputError
 from gmmcli.io.model_file import read_model
 from tests.helpers import ROOT, SAMPLE, gmmcli
 
@@ -331,8 +330,10 @@ def test_select_missing_strict_weights_and_decimal(tmp_path, run):
 # ---------------------------------------------------------------- options, help, messages
 def test_debug_before_or_after_the_command_and_short_version(run):
     for args in (("--debug", "fit", "none.csv", "-k", 2), ("fit", "none.csv", "-k", 2, "--debug")):
-        with pytest.raises(NoInputError):
-            run(*args)
+        res = run(*args)
+        assert res.code == 66  # the documented code, after the traceback
+        assert "Traceback (most recent call last)" in res.err and "NoInputError" in res.err
+        assert res.err.endswith("gmmcli: error: none.csv: no such file\n")
     res = run("-V")
     assert res.code == 0 and res.out.decode().startswith("gmmcli 1.")
 
@@ -403,3 +404,22 @@ def test_progress_appears_only_once_there_is_work(monkeypatch):
         task = progress.progress.tasks[0]
         assert (task.completed, task.total) == (3, 36)
         assert progress.progress.columns[0].render(task).plain == "fitting cells 3/36"
+
+
+def test_header_given_to_a_model_fit_without_one(tmp_path, run):
+    headerless = os.path.join(SAMPLE, "walkthrough_noheader.csv")
+    model = tmp_path / "nh.json"
+    assert run("fit", headerless, "-H", "-k", 2, "-o", model, "-q").code == 0
+    res = run("predict", model, WALK)
+    assert (res.code, res.err) == (65, f"gmmcli: error: {WALK}: line 1 looks like a header ('x', 'y'), but the "
+                                       "model was fit on data without one; read it with --header\n")
+    assert res.out == b""  # nothing is written before the input is known to fit the model
+    assert run("predict", model, WALK, "--header").code == 0
+
+
+def test_select_tells_the_chosen_cells_warnings(tmp_path, run):
+    data = tmp_path / "dup.csv"
+    data.write_text("x,y\n" + "0,0\n" * 20 + "".join(f"{v:.3f},{v * 2 % 3:.3f}\n" for v in range(1, 40)))
+    res = run("select", data, "-k", 2, "--covariance", "diag", "--format", "csv", "-j", 1)
+    assert res.code == 0
+    assert "gmmcli: warning: chosen cell (k=2, diag): component(s)" in res.err and "collapsed" in res.err

@@ -40,26 +40,3 @@ def entropy_block(X, sample_weight, start, *, params: GaussianMixtureParams) -> 
         terms = np.where(resp > 0, resp * np.log(resp), 0.0)
     per_row = -terms.sum(axis=1)
     return float(per_row.sum() if sample_weight is None else per_row @ sample_weight)
-
-
-def parse_k_spec(spec: str) -> tuple:
-    """'3', '1-9' or '2,4,8' (and mixtures such as '1-3,8') → sorted distinct ints ≥ 1.
-
-    Raises ValueError with a message for the user.
-    """
-    values = set()
-    for part in (p.strip() for p in str(spec).split(",")):
-        if not part:
-            continue
-        lo, sep, hi = part.partition("-")
-        try:
-            a = int(lo)
-            b = int(hi) if sep else a
-        except ValueError:
-            raise ValueError(f"-k takes numbers and ranges such as 3, 1-9 or 2,4,8 (got {spec!r})") from None
-        if a < 1 or b < a:
-            raise ValueError(f"-k range {part!r} must be increasing and at least 1")
-        values.update(range(a, b + 1))
-    if not values:
-        raise ValueError(f"-k takes numbers and ranges such as 3, 1-9 or 2,4,8 (got {spec!r})")
-    return tuple(sorted(values))

@@ -107,14 +107,6 @@ class ImputedSource:
         return self._impute(self.engine.sample_rows(n, rng))
 
 
-def row_log_likelihood_missing(X, sample_weight, start, *, params: GaussianMixtureParams, log_scale) -> np.ndarray:
-    """log p(x_observed) per row in original units (minus the observed cells' log scales)."""
-    present = ~np.isnan(X)
-    log_norm = score_rows_missing(X, params)[0] if not present.all() else score_rows(X, params)[0]
-    return log_norm - present @ log_scale
-
-
-def jacobian_block(X, sample_weight, start, *, log_scale) -> float:
-    """Σᵢ wᵢ · (−Σ over row i's observed cells of log scale): the block's share of log|Jacobian|."""
-    per_row = -((~np.isnan(X)) @ log_scale)
-    return float(per_row.sum() if sample_weight is None else per_row @ sample_weight)
+def row_log_likelihood_missing(X, sample_weight, start, *, params: GaussianMixtureParams) -> np.ndarray:
+    """log p(x_observed) per row (in the fitted space), for rows that may contain NaN."""
+    return score_rows_missing(X, params)[0] if np.isnan(X).any() else score_rows(X, params)[0]

@@ -13,10 +13,12 @@ from typing import Callable, Optional, Sequence
 
 import numpy as np
 
-from gmmcli.engines.memory import MemoryEngine, choose_rows
+from gmmcli.engines.base import choose_rows, rows_in_pick_order, sum_parts
+from gmmcli.engines.memory import MemoryEngine
 from gmmcli.io.inputs import expand_inputs as io_expand_inputs
 from gmmcli.errors import DataError, NoInputError, UsageError
-from gmmcli.io.csv_reader import CsvFormat, CsvReader
+from gmmcli.io.columnar import open_reader
+from gmmcli.io.csv_reader import CsvFormat
 from gmmcli.parallel import single_threaded_blas
 from gmmcli.scaler import Scaler, block_moments, column_unit
 
@@ -35,6 +37,14 @@ def require_dask():
 def expand_inputs(inputs: Sequence[str]) -> list:
     """Paths and globs → the files, in order (the cluster's workers read files, not stdin)."""
     return io_expand_inputs(inputs, allow_stdin=False)
+
+
+def close_client(client) -> None:
+    """Close a client, and the local cluster it started (a running scheduler stays up)."""
+    cluster = getattr(client, "cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
 
 
 def connect(scheduler: Optional[str]):
@@ -57,7 +67,7 @@ def connect(scheduler: Optional[str]):
 
 # ---------------------------------------------------------------- worker-side functions
 def _load_partition(path: str, fmt: CsvFormat, names: tuple, selected: list, missing: bool):
-    reader = CsvReader(path, fmt)
+    reader = open_reader(path, fmt)
     try:
         if tuple(reader.names) != tuple(names):
             raise DataError(f"{reader.name}: columns {list(reader.names)} differ from the first file's {list(names)}")
@@ -92,11 +102,7 @@ def _map_partition(X, fn):
 
 def _sum(*parts):
     """Σ of partial statistics in order (empty partitions give None)."""
-    total = None
-    for part in parts:
-        if part is not None:
-            total = part if total is None else total + part
-    return total
+    return sum_parts(parts)
 
 
 def _take(X, rows):
@@ -110,11 +116,12 @@ class DaskEngine:
     sums the partial statistics with a tree reduction on the cluster.
     """
 
-    def __init__(self, client, partitions: list, sizes: list):
+    def __init__(self, client, partitions: list, sizes: list, n_features: int):
         self.client = client
         self.partitions = partitions
         self.sizes = sizes
         self.n_samples = int(sum(sizes))
+        self.n_features = n_features
         self.sample_weight = None
 
     def reduce(self, fn: Callable):
@@ -134,15 +141,24 @@ class DaskEngine:
         return np.concatenate(self.client.gather(self.client.map(_map_partition, self.partitions, fn=fn, pure=False)))
 
     def sample_rows(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        picks = np.sort(choose_rows(self.n_samples, n, rng))
-        starts = np.concatenate([[0], np.cumsum(self.sizes)])
-        futures = []
-        for p, part in enumerate(self.partitions):
-            lo, hi = np.searchsorted(picks, [starts[p], starts[p + 1]])
-            if hi > lo:
-                futures.append(self.client.submit(_take, part, picks[lo:hi] - starts[p], pure=False))
-        rows = np.concatenate(self.client.gather(futures))
-        return rows[rng.permutation(len(rows))]
+        return self._rows(choose_rows(self.n_samples, n, rng))
+
+    def _rows(self, picks: np.ndarray) -> np.ndarray:
+        """Rows ``picks`` in that order: one task per partition that holds some."""
+        starts = [int(s) for s in np.concatenate([[0], np.cumsum(self.sizes)])]
+        return rows_in_pick_order(picks, starts, lambda requests: self.client.gather([
+            self.client.submit(_take, self.partitions[p], local, pure=False) for p, local in requests]))
+
+    def subset(self, rows: np.ndarray) -> MemoryEngine:
+        return MemoryEngine(self._rows(np.asarray(rows)))
+
+    def with_threads(self, n_threads: int) -> "DaskEngine":
+        return self  # the cluster's workers set their own threads
+
+    def close(self) -> None:
+        """Drop the partitions and close the connection (and a local cluster)."""
+        self.partitions = []
+        close_client(self.client)
 
 
 def load(client, paths: list, fmt: CsvFormat, names: tuple, selected: list, standardize: bool,
@@ -178,4 +194,4 @@ def load(client, paths: list, fmt: CsvFormat, names: tuple, selected: list, stan
     partitions = client.map(_standardize, raw, scaler=scaler, pure=False)
     sizes = client.gather(client.map(len, partitions, pure=False))
     del raw
-    return DaskEngine(client, partitions, sizes), scaler, moments
+    return DaskEngine(client, partitions, sizes, len(selected)), scaler, moments

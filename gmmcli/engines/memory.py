@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Callable, Optional
 
 import numpy as np
 
+
 from gmmcli.core.models import DEFAULT_MODEL, MODELS
+from gmmcli.engines.base import choose_rows, sum_parts
 from gmmcli.parallel import default_threads, ordered_map
 
 # The kernels build (n_features² / 2) quadratic features per row; a block's
@@ -61,11 +64,7 @@ class MemoryEngine:
         the partial sums are added in row order, so the result does not depend
         on the thread count or timing.
         """
-        parts = self._map(fn)
-        total = parts[0]
-        for part in parts[1:]:
-            total = total + part
-        return total
+        return sum_parts(self._map(fn))
 
     def _map(self, fn: Callable) -> list:
         blocks = list(self.blocks())
@@ -80,14 +79,14 @@ class MemoryEngine:
         """Up to ``n`` distinct rows (drawn in proportion to their weights), in random order."""
         return self.X[choose_rows(self.n_samples, n, rng, self.sample_weight)]
 
+    def subset(self, rows: np.ndarray) -> "MemoryEngine":
+        w = None if self.sample_weight is None else self.sample_weight[rows]
+        return MemoryEngine(self.X[rows], w, self.block_rows, self.n_threads, dtype=self.X.dtype)
 
-def choose_rows(n_samples: int, n: int, rng: np.random.Generator, weights=None) -> np.ndarray:
-    """Indices of up to ``n`` distinct rows in random order; with weights, rows of weight 0
-    are never chosen and the others in proportion to their weight."""
-    if weights is None:
-        return rng.permutation(n_samples) if n >= n_samples else rng.choice(n_samples, size=n, replace=False)
-    positive = np.flatnonzero(weights > 0)
-    if n >= len(positive):
-        return positive[rng.permutation(len(positive))]
-    p = weights[positive] / weights[positive].sum()
-    return positive[rng.choice(len(positive), size=n, replace=False, p=p)]
+    def with_threads(self, n_threads: int) -> "MemoryEngine":
+        twin = copy.copy(self)
+        twin.n_threads = n_threads
+        return twin
+
+    def close(self) -> None:
+        """Nothing to release: the array goes with the engine."""

@@ -10,13 +10,13 @@ is the blocks in flight, not the file.
 from __future__ import annotations
 
 import os
-import re
 from typing import Callable, Iterable, Optional
 
 import numpy as np
 
 from gmmcli.core.models import DEFAULT_MODEL, MODELS
-from gmmcli.engines.memory import choose_rows
+from gmmcli.engines.base import choose_rows, rows_in_pick_order, sum_parts
+from gmmcli.engines.memory import MemoryEngine
 from gmmcli.parallel import default_threads, ordered_map
 from gmmcli.scaler import ColumnMoments, Scaler, block_moments, column_unit
 
@@ -107,23 +107,32 @@ class SpoolEngine:
 
     def reduce(self, fn: Callable):
         """Σ over blocks of ``fn(X_block, weight_block, start)``, added in row order."""
-        total = None
-        for part in self._run(fn):
-            total = part if total is None else total + part
-        return total
+        return sum_parts(self._run(fn))
 
     def map_rows(self, fn: Callable) -> np.ndarray:
         return np.concatenate(list(self._run(fn)))
 
     def sample_rows(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Up to ``n`` distinct rows (drawn in proportion to their weights), in random order; one pass."""
-        picks = np.sort(choose_rows(self.n_samples, n, rng, self.sample_weight))
-        out = np.empty((len(picks), self.n_features))
-        for start in self._starts():
-            lo, hi = np.searchsorted(picks, [start, start + self.block_rows])
-            if hi > lo:
-                out[lo:hi] = self.read_block(start)[picks[lo:hi] - start]
-        return out[rng.permutation(len(out))]
+        return self._rows(choose_rows(self.n_samples, n, rng, self.sample_weight))
+
+    def _rows(self, picks: np.ndarray) -> np.ndarray:
+        """Rows ``picks`` in that order, reading each block that holds some once."""
+        starts = list(self._starts()) + [self.n_samples]
+        return rows_in_pick_order(picks, starts, lambda requests: [
+            self.read_block(starts[b])[local] for b, local in requests])
+
+    def subset(self, rows: np.ndarray) -> MemoryEngine:
+        w = None if self.sample_weight is None else self.sample_weight[rows]
+        return MemoryEngine(self._rows(np.asarray(rows)), w, n_threads=self.n_threads, dtype=self.dtype)
+
+    def with_threads(self, n_threads: int) -> "SpoolEngine":
+        return SpoolEngine(self.path, self.n_samples, self.n_features, self.block_rows, n_threads,
+                           self.sample_weight, self.dtype)
+
+    def close(self) -> None:
+        """Remove the spool file."""
+        remove(self.path)
 
     def standardize(self, scaler: Scaler) -> None:
         """Rewrite the spool in standardized units (one pass, in place)."""
@@ -142,28 +151,11 @@ def block_rows_for(max_memory: int, n_features: int, n_threads: int, covariance_
     return int(np.clip(rows, 256, 16384))
 
 
-_SIZE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([kmgt]?)(?:i?b)?\s*", re.IGNORECASE)
-_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+def available_memory() -> int:
+    """Memory available to a new process, in bytes (psutil: the same answer on every OS)."""
+    import psutil
 
-
-def parse_size(text: str) -> int:
-    """'256M', '2G', '512k', '1.5GB' or a number of bytes → bytes (ValueError otherwise)."""
-    match = _SIZE.fullmatch(text)
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"not a size: {text!r} (examples: 256M, 2G)")
-    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-
-
-def available_memory() -> Optional[int]:
-    """MemAvailable from /proc/meminfo, in bytes (None where unknown)."""
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
+    return int(psutil.virtual_memory().available)
 
 
 def remove(path: str) -> None:

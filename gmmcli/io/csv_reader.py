@@ -174,6 +174,8 @@ class CsvReader:
         Every column's name (1-based positions without a header).
     numeric : tuple of bool
         Whether a column looks numeric in the first rows.
+    first_fields : tuple of str
+        The cells of the first record (the header, or the first data row).
     decimal_comma : tuple of str
         Names of columns that are not numeric but whose cells in the first rows are
         numbers written with a decimal comma (so ``--decimal ,`` was probably meant).
@@ -213,6 +215,7 @@ class CsvReader:
         except UnicodeDecodeError:
             raise DataError(f"{self.name}: line 1: not UTF-8 text") from None
         fields = [f.strip() for f in _split_fields(text, self.fmt.delimiter)]
+        self.first_fields = tuple(fields)
         if not self.fmt.has_header:
             return tuple(str(i + 1) for i in range(len(fields))), buf, 1
         for i, field in enumerate(fields):

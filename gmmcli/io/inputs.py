@@ -14,7 +14,7 @@ from typing import Iterator, Sequence
 
 from gmmcli.errors import DataError, NoInputError, UsageError
 from gmmcli.io.columnar import open_reader
-from gmmcli.io.csv_reader import DEFAULT_BLOCK_BYTES, Block, CsvFormat
+from gmmcli.io.csv_reader import DEFAULT_BLOCK_BYTES, Block, CsvFormat, parse_number
 from gmmcli.io.source import STDIN
 
 
@@ -91,3 +91,23 @@ class ConcatReader:
 
     def close(self) -> None:
         self._first.close()
+
+
+def model_columns(reader, feature_names: Sequence[str], has_header: bool) -> list:
+    """Indices of a model's columns in the input: by name, or by position without a header."""
+    if not has_header or not reader.fmt.has_header:
+        if len(reader.names) < len(feature_names):
+            raise DataError(f"{reader.name}: {len(reader.names)} columns, but the model needs {len(feature_names)}")
+        first = getattr(reader, "first_fields", ())[:len(feature_names)]
+        if not reader.fmt.has_header and first and all(parse_number(f, reader.fmt.decimal) is None for f in first):
+            raise DataError(f"{reader.name}: line 1 looks like a header ({', '.join(repr(f) for f in first)}), but "
+                            "the model was fit on data without one; read it with --header")
+        return list(range(len(feature_names)))
+    absent = [n for n in feature_names if n not in reader.names]
+    if absent:
+        hint = ""
+        if all(parse_number(name, reader.fmt.decimal) is not None for name in reader.names):
+            hint = (" (the input has no header? its first line is numbers; with --no-header the model's "
+                    "columns are taken by position)")
+        raise DataError(f"{reader.name}: missing column(s) the model needs: {', '.join(repr(m) for m in absent)}{hint}")
+    return [reader.names.index(n) for n in feature_names]

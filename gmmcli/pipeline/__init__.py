@@ -5,7 +5,7 @@ read → scale → engine → EM → result. Output is written through
 unwritable destination fails fast) or handed back to the caller as bytes.
 """
 
-from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input
+from gmmcli.pipeline.data import DataRequest, TrainingData, load_training_data, refuse_overwriting_input
 from gmmcli.pipeline.fit import (
     FitRequest, FitResult, Restart, build_model, choose_restart, fit, run_restarts, validate_fit_request,
 )
@@ -16,7 +16,7 @@ from gmmcli.pipeline.predict import (
 )
 
 __all__ = [
-    "TrainingData", "load_training_data", "refuse_overwriting_input", "FitRequest", "FitResult", "Restart",
+    "DataRequest", "TrainingData", "load_training_data", "refuse_overwriting_input", "FitRequest", "FitResult", "Restart",
     "build_model", "choose_restart", "fit", "run_restarts", "validate_fit_request", "PREDICT_BLOCK_BYTES",
     "Explanation", "PredictRequest", "PredictResult", "explain", "open_for_model", "predict", "trace",
     "SampleRequest", "sample", "predict_on_dask",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
 
 from gmmcli.core.params import GaussianMixtureParams, rescale_params
@@ -12,25 +10,21 @@ from gmmcli.io.model_file import Model
 from gmmcli.scaler import Scaler
 
 
-def in_space_of(old: Model, scaler: Optional[Scaler]) -> GaussianMixtureParams:
+def in_space_of(old: Model, scaler: Scaler) -> GaussianMixtureParams:
     """The old model's parameters moved into the (standardized) space of ``scaler``."""
-    d = old.params.n_features
-    src = old.scaler or Scaler(np.zeros(d), np.ones(d))
-    dst = scaler or Scaler(np.zeros(d), np.ones(d))
+    src, dst = old.scaler, scaler
     if np.array_equal(src.mean, dst.mean) and np.array_equal(src.scale, dst.scale):
         return old.params
     return rescale_params(old.params, src.scale / dst.scale, (src.mean - dst.mean) / dst.scale)
 
 
-def mean_shifts(old: Model, new_params: GaussianMixtureParams, scaler: Optional[Scaler]) -> np.ndarray:
+def mean_shifts(old: Model, new_params: GaussianMixtureParams, scaler: Scaler) -> np.ndarray:
     """Distance between every new (rows) and old (columns) component mean, in the old model's SDs.
 
     Means are compared in original units, each feature divided by the old model's scale
     (its training standard deviation), so a shift of 1 is one standard deviation of the data.
     """
-    d = new_params.n_features
-    scaler = scaler or Scaler(np.zeros(d), np.ones(d))
-    old_scaler = old.scaler or Scaler(np.zeros(d), np.ones(d))
+    old_scaler = old.scaler
     new_means = scaler.inverse_transform(new_params.means)
     old_means = old_scaler.inverse_transform(old.params.means)
     diff = (new_means[:, None, :] - old_means[None, :, :]) / old_scaler.scale
@@ -42,7 +36,7 @@ def check_same_columns(old: Model, names, option: str) -> None:
         raise UsageError(f"{option}: the model's columns {list(old.feature_names)} differ from this fit's {list(names)}")
 
 
-def align_order(old: Model, new_params: GaussianMixtureParams, scaler: Optional[Scaler]) -> np.ndarray:
+def align_order(old: Model, new_params: GaussianMixtureParams, scaler: Scaler) -> np.ndarray:
     """Order of the new components that best matches the old ones (optimal assignment of mean shifts).
 
     New components left over (when K grew) follow, by decreasing weight.
@@ -56,7 +50,7 @@ def align_order(old: Model, new_params: GaussianMixtureParams, scaler: Optional[
     return np.array(order + rest)
 
 
-def component_report(old: Model, new_params: GaussianMixtureParams, scaler: Optional[Scaler]) -> list:
+def component_report(old: Model, new_params: GaussianMixtureParams, scaler: Scaler) -> list:
     """Per new component: the old component it lines up with (same index), weights and mean shift."""
     shifts = mean_shifts(old, new_params, scaler)
     rows = []

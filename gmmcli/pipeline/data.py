@@ -5,104 +5,131 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
-from functools import partial
-from typing import TYPE_CHECKING, Optional
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from gmmcli.pipeline.fit import FitRequest
-
-from gmmcli.core.models import MODELS
-from gmmcli.core.params import GaussianMixtureParams
+from gmmcli.core.models import DEFAULT_MODEL
+from gmmcli.engines.base import Engine
 from gmmcli.engines.memory import MemoryEngine
-from gmmcli.engines.spool import (
-    SpoolEngine, SpoolWriter, available_memory, block_rows_for, remove as remove_spool,
-)
+from gmmcli.engines.spool import SpoolEngine, SpoolWriter, available_memory, block_rows_for, remove as remove_spool
 from gmmcli.errors import DataError, UsageError
-from gmmcli.io.csv_reader import DEFAULT_BLOCK_BYTES, CsvReader, parse_number, resolve_columns
-from gmmcli.io.inputs import expand_inputs, open_inputs
+from gmmcli.io.csv_reader import DEFAULT_BLOCK_BYTES, CsvFormat, resolve_columns
+from gmmcli.io.inputs import expand_inputs, model_columns, open_inputs
 from gmmcli.io.model_file import Model
-from gmmcli.pipeline.compare import in_space_of
-from gmmcli.io.source import STDIN
+from gmmcli.io.source import STDIN, display_name
 from gmmcli.parallel import default_threads
 from gmmcli.scaler import Scaler, block_moments, column_unit, fit_scaler, scaler_from_moments
 
+# Column names that usually hold row identifiers, not measurements.
+ID_NAME = re.compile(r"(?i)(id|row_?id|index|idx|key|.*[_ .-]id)")
+SHAPE_CHECK_ROWS = 100_000
 
 
+@dataclass(frozen=True)
+class DataRequest:
+    """Where the training rows come from and how to read them (nested in fit's and select's requests)."""
 
-def refuse_overwriting_input(input_path: str, output: Optional[str]) -> None:
-    if output and input_path != STDIN and os.path.exists(output) and os.path.exists(input_path):
-        if os.path.samefile(input_path, output):
-            raise UsageError(f"{output}: the output would overwrite the input")
+    inputs: tuple = (STDIN,)
+    fmt: CsvFormat = CsvFormat()
+    columns: Optional[str] = None
+    weight_column: Optional[str] = None
+    missing: str = "error"
+    standardize: bool = True
+    max_memory: Optional[int] = None
+    dtype: str = "float64"
+    engine: str = "memory"
+    scheduler: Optional[str] = None
+
+
+def refuse_overwriting_input(inputs, output: Optional[str]) -> None:
+    """An output that is one of the inputs would destroy it: a usage error."""
+    for path in inputs:
+        if output and path != STDIN and os.path.exists(output) and os.path.exists(path):
+            if os.path.samefile(path, output):
+                raise UsageError(f"{output}: the output would overwrite the input")
 
 
 @dataclass
 class TrainingData:
-    """The parsed (and standardized) training data behind an engine."""
+    """The parsed rows behind an engine, in the fitted space of ``scaler`` (never None:
+    ``Scaler.identity`` when not standardizing), accumulated about ``shift``."""
 
     names: list
-    engine: object
-    scaler: Optional[Scaler]
+    engine: Engine
+    scaler: Scaler
     shift: np.ndarray
     notes: tuple = ()
-    spool_path: Optional[str] = None
     has_missing: bool = False
-    warnings: list = field(default_factory=list)
-
-    closer: Optional[object] = None
 
     def close(self) -> None:
-        if self.spool_path:
-            remove_spool(self.spool_path)
-        if self.closer is not None:
-            self.closer()
+        self.engine.close()
 
 
-def load_training_data(req: FitRequest, init_model: Optional[Model], on_note=None) -> TrainingData:
+def load_training_data(req: DataRequest, *, n_components: int = 1, covariance_type: str = DEFAULT_MODEL,
+                       init_model: Optional[Model] = None, on_note: Optional[Callable] = None) -> TrainingData:
     """Parse the selected columns into memory, or spool them to disk under ``--max-memory``,
-    or onto a Dask cluster with ``--engine dask``."""
+    or onto a Dask cluster with ``--engine dask``.
+
+    ``n_components``: the fewest rows that make a fit; ``covariance_type`` sets the engines'
+    block size; ``init_model``: take its columns.
+    """
     if req.engine == "dask":
-        return load_on_dask(req, init_model, on_note)
-    paths = expand_inputs(req.inputs or (req.input,))
+        data = load_on_dask(req, init_model, on_note)
+    else:
+        data = load_locally(req, covariance_type, init_model)
+    w = data.engine.sample_weight
+    n = data.engine.n_samples if w is None else int(np.count_nonzero(w))
+    if n == 0 or n < n_components:
+        data.close()
+        where = inputs_name(req.inputs)
+        if n == 0:
+            raise DataError(f"{where}: no data rows")
+        raise DataError(f"{where}: {n} rows, fewer than the {n_components} components asked for")
+    return data
+
+
+def inputs_name(inputs) -> str:
+    """The inputs as named in messages: the file, or the first and a count."""
+    first = display_name(inputs[0])
+    return first if len(inputs) == 1 else f"{first} (and {len(inputs) - 1} more)"
+
+
+def load_locally(req: DataRequest, covariance_type: str, init_model: Optional[Model]) -> TrainingData:
+    """The memory engine, or the spool engine when the data would not fit in memory."""
+    paths = expand_inputs(req.inputs)
     max_memory = req.max_memory or automatic_memory_limit(paths)
     reader = open_inputs(paths, req.fmt, block_bytes=_reader_block_bytes(max_memory))
     try:
-        names, selected, notes = training_columns(req, reader, init_model)
+        selected, notes = training_columns(req, reader, init_model)
         weight_index = weight_column(req, reader, selected)
         names = [reader.names[j] for j in selected]
         blocks = weighted_blocks(reader, selected, weight_index, req.missing == "marginalize")
         if max_memory is None:
-            data = _load_in_memory(req, reader, blocks, names)
+            data = _load_in_memory(req, blocks, names, covariance_type)
         else:
-            data = _load_spooled(req, reader, blocks, names, max_memory)
+            data = _load_spooled(req, blocks, names, max_memory, covariance_type)
     finally:
         reader.close()
-    data.notes = tuple(notes) + tuple(data.warnings)
-    w = data.engine.sample_weight
-    n = data.engine.n_samples if w is None else int(np.count_nonzero(w))
-    if n == 0 or n < req.n_components:
-        data.close()
-        if n == 0:
-            raise DataError(f"{reader.name}: no data rows")
-        raise DataError(f"{reader.name}: {n} rows, fewer than the {req.n_components} components asked for")
+    data.notes = tuple(notes) + data.notes
     return data
 
 
-def load_on_dask(req, init_model: Optional[Model], on_note=None) -> TrainingData:
+def load_on_dask(req: DataRequest, init_model: Optional[Model], on_note=None) -> TrainingData:
     """The training data as partitions on a Dask cluster (one file per partition)."""
     from gmmcli.engines import dask_engine
 
     dask_engine.require_dask()
     if req.weight_column is not None or req.max_memory is not None:
         raise UsageError("--engine dask does not take --weight-column or --max-memory")
-    paths = dask_engine.expand_inputs(req.inputs or (req.input,))
-    reader = CsvReader(paths[0], req.fmt)
+    paths = dask_engine.expand_inputs(req.inputs)
+    reader = open_inputs(paths[:1], req.fmt)
     try:
-        names, selected, notes = training_columns(req, reader, init_model)
+        selected, notes = training_columns(req, reader, init_model)
     finally:
         reader.close()
+    names = [reader.names[j] for j in selected]
     client = dask_engine.connect(req.scheduler)
     link = getattr(client, "dashboard_link", None)
     if link and on_note is not None:
@@ -112,42 +139,27 @@ def load_on_dask(req, init_model: Optional[Model], on_note=None) -> TrainingData
             client, paths, req.fmt, tuple(reader.names), selected, req.standardize, names,
             req.missing == "marginalize")
     except BaseException:
-        _close_client(client)
+        dask_engine.close_client(client)
         raise
-    shift = np.zeros(len(names)) if scaler is not None else moments.mean * moments.unit
-    notes = list(notes) + ([f"note: Dask dashboard at {link}"] if link and on_note is None else [])
-    data = TrainingData(names, engine, scaler, shift, notes=tuple(notes), has_missing=req.missing == "marginalize",
-                        closer=partial(_close_client, client))
-    if engine.n_samples < req.n_components:
-        data.close()
-        raise DataError(f"{paths[0]}…: {engine.n_samples} rows, fewer than the {req.n_components} components asked for")
-    return data
+    shift = np.zeros(len(names)) if req.standardize else moments.mean * moments.unit
+    notes += [f"note: Dask dashboard at {link}"] if link and on_note is None else []
+    return TrainingData(names, engine, scaler or Scaler.identity(len(names)), shift, notes=tuple(notes),
+                        has_missing=req.missing == "marginalize")
 
 
-def _close_client(client) -> None:
-    cluster = getattr(client, "cluster", None)
-    client.close()
-    if cluster is not None:
-        cluster.close()
-
-
-def training_columns(req: FitRequest, reader: CsvReader, init_model: Optional[Model]):
+def training_columns(req: DataRequest, reader, init_model: Optional[Model]):
+    """(indices of the feature columns, notes): the init model's, -c's, or every numeric column."""
     if init_model is not None:
-        selected, notes = model_columns(reader, init_model), []
+        selected, notes = model_columns(reader, init_model.feature_names, init_model.has_header), []
     else:
         selected, skipped = resolve_columns(req.columns, reader.names, reader.numeric)
         refuse_decimal_commas(reader, [s for s in skipped if s in reader.decimal_comma])
         notes = [f"note: ignoring non-numeric column(s): {', '.join(repr(s) for s in skipped)}"] if skipped else []
     if not selected:
         raise DataError(f"{reader.name}: no numeric columns to fit{reader.delimiter_hint()}")
-    names = [reader.names[j] for j in selected]
-    notes += [f"warning: column {name!r} looks like a row identifier but is used as a feature "
-              f"(to leave it out: -c '!{name}')" for name in names if ID_NAME.fullmatch(name)]
-    return names, selected, notes
-
-
-# Column names that usually hold row identifiers, not measurements.
-ID_NAME = re.compile(r"(?i)(id|row_?id|index|idx|key|.*[_ .-]id)")
+    notes += [f"warning: column {reader.names[j]!r} looks like a row identifier but is used as a feature "
+              f"(to leave it out: -c '!{reader.names[j]}')" for j in selected if ID_NAME.fullmatch(reader.names[j])]
+    return selected, notes
 
 
 def refuse_decimal_commas(reader, columns: list) -> None:
@@ -173,7 +185,7 @@ def identifier_columns(X: np.ndarray, names) -> list:
     return out
 
 
-def weight_column(req, reader: CsvReader, selected: list) -> Optional[int]:
+def weight_column(req: DataRequest, reader, selected: list) -> Optional[int]:
     """Index of --weight-column (never a feature), or None."""
     if req.weight_column is None:
         return None
@@ -187,7 +199,7 @@ def weight_column(req, reader: CsvReader, selected: list) -> Optional[int]:
     return index[0]
 
 
-def weighted_blocks(reader: CsvReader, selected: list, weight_index: Optional[int], missing: bool = False):
+def weighted_blocks(reader, selected: list, weight_index: Optional[int], missing: bool = False):
     """(X, weights or None) per block; a negative weight is an error naming its line.
 
     With ``missing``, empty cells and NA tokens of the features are NaN (weights may not be missing).
@@ -201,12 +213,11 @@ def weighted_blocks(reader: CsvReader, selected: list, weight_index: Optional[in
         bad = np.flatnonzero(~(w >= 0))
         if bad.size:
             what = "missing weight" if np.isnan(w[bad[0]]) else f"negative weight {w[bad[0]]:g}"
-            raise DataError(f"{block.location(int(bad[0]))}, column "
-                            f"{reader.names[weight_index]!r}: {what}")
+            raise DataError(f"{block.location(int(bad[0]))}, column {reader.names[weight_index]!r}: {what}")
         yield block.X[:, :-1], w
 
 
-def _load_in_memory(req, reader, blocks, names) -> TrainingData:
+def _load_in_memory(req: DataRequest, blocks, names, covariance_type: str) -> TrainingData:
     parts = list(blocks)
     X = np.empty((sum(len(x) for x, _ in parts), len(names)), order="F")  # the engines' layout, no copies
     start = 0
@@ -215,18 +226,18 @@ def _load_in_memory(req, reader, blocks, names) -> TrainingData:
         start += len(x)
     w = np.concatenate([w for _, w in parts]) if parts and parts[0][1] is not None else None
     del parts
-    if len(X) < max(1, req.n_components):
-        return TrainingData(names, MemoryEngine(X, w), None, np.zeros(len(names)))
+    if len(X) == 0:
+        return TrainingData(names, MemoryEngine(X, w), Scaler.identity(len(names)), np.zeros(len(names)))
     if (len(X) if w is None else np.count_nonzero(w)) == 1 and req.standardize:
-        raise DataError(f"{reader.name}: only 1 data row; standardizing needs at least 2 (or --no-standardize)")
-    id_warnings = identifier_columns(X, names)  # before X is standardized in place
-    scaler = fit_scaler(X, names, w) if req.standardize else None
-    Z = X if scaler is None else scaler.transform(X, out=X)
-    shift = np.zeros(Z.shape[1]) if scaler is not None else column_means(Z, w)
-    engine = MemoryEngine(Z, w, covariance_type=req.covariance_type, dtype=req.dtype)
-    data = TrainingData(names, engine, scaler, shift, has_missing=bool(np.isnan(Z).any()))
-    data.warnings = id_warnings + shape_warnings(Z, shift, names, req)
-    return data
+        raise DataError(f"{inputs_name(req.inputs)}: only 1 data row; standardizing needs at least 2 "
+                        "(or --no-standardize)")
+    warnings = identifier_columns(X, names)  # before X is standardized in place
+    scaler = fit_scaler(X, names, w) if req.standardize else Scaler.identity(len(names))
+    Z = scaler.transform(X, out=X)
+    shift = np.zeros(Z.shape[1]) if req.standardize else column_means(Z, w)
+    engine = MemoryEngine(Z, w, covariance_type=covariance_type, dtype=req.dtype)
+    notes = tuple(warnings + collinearity_warnings(Z, shift, names))
+    return TrainingData(names, engine, scaler, shift, notes=notes, has_missing=bool(np.isnan(Z).any()))
 
 
 def column_means(X: np.ndarray, weights: Optional[np.ndarray]) -> np.ndarray:
@@ -235,21 +246,11 @@ def column_means(X: np.ndarray, weights: Optional[np.ndarray]) -> np.ndarray:
     return moments.mean * moments.unit
 
 
-SHAPE_CHECK_ROWS = 100_000
-
-
-def shape_warnings(Z: np.ndarray, shift: np.ndarray, names, req: FitRequest) -> list:
-    """Warnings about data that fit, but poorly: collinear columns, too few rows per component.
-
-    Collinearity is checked on the first 100 000 rows (columns collinear on all rows are on these).
-    """
+def collinearity_warnings(Z: np.ndarray, shift: np.ndarray, names) -> list:
+    """Columns perfectly correlated (checked on the first 100 000 rows: columns collinear on
+    all rows are on these)."""
     out = []
-    n, d = Z.shape
-    own_matrix = MODELS[req.covariance_type].n_cov_parameters(req.n_components, d) >= req.n_components * d * (d + 1) // 2
-    if own_matrix and n / req.n_components <= d:  # a full matrix per component, from ≤ D rows each
-        out.append(f"warning: {n} rows for {req.n_components} {req.covariance_type}-covariance component(s) of {d} "
-                   "columns: each covariance is mostly --reg-covar (try --covariance diag or lower -k)")
-    if 1 < d <= 200:
+    if 1 < Z.shape[1] <= 200:
         Zc = np.nan_to_num(Z[:SHAPE_CHECK_ROWS] - shift)
         cov = Zc.T @ Zc
         scale = np.sqrt(np.diag(cov))
@@ -262,9 +263,9 @@ def shape_warnings(Z: np.ndarray, shift: np.ndarray, names, req: FitRequest) -> 
     return out
 
 
-def _load_spooled(req, reader, blocks, names, max_memory) -> TrainingData:
+def _load_spooled(req: DataRequest, blocks, names, max_memory: int, covariance_type: str) -> TrainingData:
     n_threads = default_threads()
-    block_rows = block_rows_for(max_memory, len(names), n_threads, req.covariance_type)
+    block_rows = block_rows_for(max_memory, len(names), n_threads, covariance_type)
     fd, path = tempfile.mkstemp(prefix="gmmcli-spool-", suffix=".f64", dir=os.environ.get("GMMCLI_TMPDIR"))
     os.close(fd)
     try:
@@ -277,15 +278,15 @@ def _load_spooled(req, reader, blocks, names, max_memory) -> TrainingData:
         w = np.concatenate(weights) if weights and weights[0] is not None else None
         engine = SpoolEngine(path, writer.n_samples, len(names), block_rows, n_threads, sample_weight=w,
                              dtype=req.dtype)
-        if writer.n_samples < max(1, req.n_components):
-            return TrainingData(names, engine, None, np.zeros(len(names)), spool_path=path)
-        scaler = scaler_from_moments(writer.moments, names) if req.standardize else None
-        if scaler is not None:
+        if writer.n_samples == 0:
+            return TrainingData(names, engine, Scaler.identity(len(names)), np.zeros(len(names)))
+        scaler = scaler_from_moments(writer.moments, names) if req.standardize else Scaler.identity(len(names))
+        if req.standardize:
             engine.standardize(scaler)
-        shift = np.zeros(len(names)) if scaler is not None else writer.moments.mean * writer.moments.unit
+        shift = np.zeros(len(names)) if req.standardize else writer.moments.mean * writer.moments.unit
         has_missing = bool(np.any(np.asarray(writer.moments.count) < writer.n_samples)) if w is None else \
             req.missing == "marginalize"
-        return TrainingData(names, engine, scaler, shift, spool_path=path, has_missing=has_missing)
+        return TrainingData(names, engine, scaler, shift, has_missing=has_missing)
     except BaseException:
         remove_spool(path)
         raise
@@ -300,42 +301,10 @@ def automatic_memory_limit(paths) -> Optional[int]:
     files = [p for p in paths if p != STDIN and os.path.isfile(p)]
     if not files:
         return None
-    available = available_memory()
+    # a rough decompression ratio for numeric text; about 8 bytes parsed per ~10 bytes of CSV text
     size = sum(os.path.getsize(p) * (4 if p.lower().endswith((".gz", ".bz2", ".xz", ".zst")) else 1)
-               for p in files)  # a rough decompression ratio for numeric text
-    # about 8 bytes parsed per ~10 bytes of CSV text
-    if available is None or size * 0.8 < available / 2:
+               for p in files)
+    available = available_memory()
+    if size * 0.8 < available / 2:
         return None
     return available // 4
-
-
-def model_columns(reader: CsvReader, model: Model) -> list:
-    """Indices of the model's columns in the input: by name, or by position without a header."""
-    if not model.has_header or not reader.fmt.has_header:
-        if len(reader.names) < len(model.feature_names):
-            raise DataError(
-                f"{reader.name}: {len(reader.names)} columns, but the model needs {len(model.feature_names)}"
-            )
-        return list(range(len(model.feature_names)))
-    missing = [n for n in model.feature_names if n not in reader.names]
-    if missing:
-        hint = ""
-        if all(parse_number(name, reader.fmt.decimal) is not None for name in reader.names):
-            hint = (" (the input has no header? its first line is numbers; with --no-header the model's "
-                    "columns are taken by position)")
-        raise DataError(
-            f"{reader.name}: missing column(s) the model needs: {', '.join(repr(m) for m in missing)}{hint}"
-        )
-    return [reader.names.index(n) for n in model.feature_names]
-
-
-def warm_start(model: Model, scaler: Optional[Scaler], covariance_type: str) -> GaussianMixtureParams:
-    """The init model's parameters moved into this fit's (standardized) space."""
-    if model.params.covariance_type != covariance_type:
-        raise UsageError(
-            f"--init-model has covariance type {model.params.covariance_type!r}, "
-            f"but --covariance is {covariance_type!r}"
-        )
-    return in_space_of(model, scaler)
-
-

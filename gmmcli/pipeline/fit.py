@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Callable, Optional
 
 import numpy as np
 
-from gmmcli.core import COVARIANCE_TYPES
-from gmmcli.core.models import DEFAULT_MODEL
 from gmmcli.core.diagnostics import COLLAPSE_FACTOR, collapsed_components, min_variances
 from gmmcli.core.em import EMResult, run_em
-from gmmcli.core.missing import (
-    ImputedSource, block_statistics_missing, jacobian_block, row_log_likelihood_missing,
-)
 from gmmcli.core.init import INIT_METHODS, initialize
+from gmmcli.core.missing import ImputedSource, block_statistics_missing, row_log_likelihood_missing
+from gmmcli.core.models import DEFAULT_MODEL, MODEL_NAMES, get_model
 from gmmcli.core.params import GaussianMixtureParams, permute_components
-from gmmcli.core.stats import (
-    block_statistics, row_log_likelihood,
-)
+from gmmcli.core.stats import block_statistics
 from gmmcli.errors import ConvergenceError, NumericalError, UsageError
 from gmmcli.io.atomic import output_file
-from gmmcli.io.csv_reader import CsvFormat
 from gmmcli.io.model_file import Model, dumps_model, read_model
-from gmmcli.io.source import STDIN
+from gmmcli.pipeline import compare
+from gmmcli.pipeline.data import DataRequest, TrainingData, load_training_data, refuse_overwriting_input
+from gmmcli.scaler import jacobian_block
 
 # Levels of the training log-likelihood quantiles stored in the model (for outlier flags).
 QUANTILE_LEVELS = (0.0001, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99)
@@ -36,19 +32,12 @@ DEAD_COMPONENT_ROWS = 1.0
 QUANTILE_ROWS = 1_000_000
 
 
-from gmmcli.pipeline import compare
-from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input, warm_start
-
-
-# ---------------------------------------------------------------- fit
 @dataclass(frozen=True)
 class FitRequest:
-    """Everything ``gmmcli fit`` needs (the CLI's options, validated here)."""
+    """Everything ``gmmcli fit`` needs: the data (a nested :class:`DataRequest`) and EM's settings."""
 
-    input: str = STDIN
+    data: DataRequest = field(default_factory=DataRequest)
     output: Optional[str] = None
-    fmt: CsvFormat = CsvFormat()
-    columns: Optional[str] = None
     n_components: Optional[int] = 1  # None: the --init-model's
     covariance_type: str = DEFAULT_MODEL
     reg_covar: float = 1e-6
@@ -58,16 +47,8 @@ class FitRequest:
     init: str = "kmeans++"
     init_model: Optional[str] = None
     seed: int = 0
-    standardize: bool = True
     strict: bool = False
-    max_memory: Optional[int] = None
-    dtype: str = "float64"
     align_to: Optional[str] = None
-    weight_column: Optional[str] = None
-    missing: str = "error"
-    engine: str = "memory"
-    inputs: tuple = ()
-    scheduler: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +61,7 @@ class FitResult:
 
 def validate_fit_request(req: FitRequest) -> None:
     """Raise UsageError naming the first invalid option."""
+    data = req.data
     checks = [
         (req.n_components >= 1, f"-k/--components must be at least 1 (got {req.n_components})"),
         (math.isfinite(req.tol) and req.tol >= 0, f"--tol must be a finite number >= 0 (got {req.tol})"),
@@ -87,15 +69,15 @@ def validate_fit_request(req: FitRequest) -> None:
         (math.isfinite(req.reg_covar) and req.reg_covar >= 0,
          f"--reg-covar must be a finite number >= 0 (got {req.reg_covar})"),
         (req.n_init >= 1, f"--n-init must be at least 1 (got {req.n_init})"),
-        (req.covariance_type in COVARIANCE_TYPES,
-         f"--covariance must be one of {', '.join(COVARIANCE_TYPES)} (got {req.covariance_type!r})"),
+        (req.covariance_type in MODEL_NAMES,
+         f"--covariance must be one of {', '.join(MODEL_NAMES)} (got {req.covariance_type!r})"),
         (req.init in INIT_METHODS, f"--init must be one of {', '.join(INIT_METHODS)} (got {req.init!r})"),
         (req.seed >= 0, f"--seed must be >= 0 (got {req.seed})"),
         (req.init_model is None or req.n_init == 1, "--n-init cannot be combined with --init-model"),
-        (req.dtype in ("float64", "float32"), f"--dtype must be float64 or float32 (got {req.dtype!r})"),
-        (req.missing in ("error", "marginalize"), f"fit --missing must be error or marginalize (got {req.missing!r})"),
-        (req.engine in ("memory", "dask"), f"--engine must be memory or dask (got {req.engine!r})"),
-        (req.max_memory is None or req.max_memory > 0, "--max-memory must be positive"),
+        (data.dtype in ("float64", "float32"), f"--dtype must be float64 or float32 (got {data.dtype!r})"),
+        (data.missing in ("error", "marginalize"), f"fit --missing must be error or marginalize (got {data.missing!r})"),
+        (data.engine in ("memory", "dask"), f"--engine must be memory or dask (got {data.engine!r})"),
+        (data.max_memory is None or data.max_memory > 0, "--max-memory must be positive"),
     ]
     for ok, message in checks:
         if not ok:
@@ -104,29 +86,29 @@ def validate_fit_request(req: FitRequest) -> None:
 
 def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None]] = None,
         on_note: Optional[Callable[[str], None]] = None) -> FitResult:
-    """Fit a mixture to ``req.input``; write the model to ``req.output`` or return it.
+    """Fit a mixture to the request's data; write the model to ``req.output`` or return it.
 
-    ``on_iteration(restart, n_iter, mean_log_likelihood)`` is called after every E-step;
-    ``on_note(text)`` as soon as there is something to tell (e.g. the Dask dashboard's link).
+    ``on_iteration(restart, n_iter, mean_log_likelihood)`` is called after every E-step (the
+    log-likelihood per row in original units); ``on_note(text)`` as soon as there is something
+    to tell (e.g. the Dask dashboard's link).
     """
     started = time.perf_counter()
     init_model = read_model(req.init_model) if req.init_model else None
     req = with_init_model_k(req, init_model)
     validate_fit_request(req)
-    for path in req.inputs or (req.input,):
-        refuse_overwriting_input(path, req.output)
+    refuse_overwriting_input(req.data.inputs, req.output)
     data = None
     try:
         with output_file(req.output) as out:
             align_model = read_model(req.align_to) if req.align_to else None
-            data = load_training_data(req, init_model, on_note)
+            data = load_training_data(req.data, n_components=req.n_components, covariance_type=req.covariance_type,
+                                      init_model=init_model, on_note=on_note)
             start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
             jacobian = original_units_jacobian(data)
             runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing, jacobian)
-            model, more_notes = build_model(req, data, runs, order=component_order(req, data, align_model, start),
-                                            jacobian=jacobian)
+            model, notes = build_model(req, data, runs, order=component_order(req, data, align_model, start),
+                                       jacobian=jacobian)
             model, compare_notes = compare_with_earlier(model, data, init_model, align_model)
-            more_notes += compare_notes
             if req.strict:
                 enforce_strict(req, model)
             document = dumps_model(model)
@@ -135,7 +117,8 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
     finally:
         if data is not None:
             data.close()
-    return FitResult(model, document, data.notes + more_notes, time.perf_counter() - started)
+    notes = data.notes + rows_per_component_warnings(req, data) + notes + compare_notes
+    return FitResult(model, document, notes, time.perf_counter() - started)
 
 
 def with_init_model_k(req: FitRequest, init_model: Optional[Model]) -> FitRequest:
@@ -150,17 +133,41 @@ def with_init_model_k(req: FitRequest, init_model: Optional[Model]) -> FitReques
     return replace(req, n_components=init_model.n_components)
 
 
+def warm_start(model: Model, scaler, covariance_type: str) -> GaussianMixtureParams:
+    """The init model's parameters moved into this fit's (standardized) space."""
+    if model.params.covariance_type != covariance_type:
+        raise UsageError(
+            f"--init-model has covariance type {model.params.covariance_type!r}, "
+            f"but --covariance is {covariance_type!r}"
+        )
+    return compare.in_space_of(model, scaler)
+
+
+def rows_per_component_warnings(req: FitRequest, data: TrainingData) -> tuple:
+    """A matrix per component estimated from at most D rows each is mostly --reg-covar."""
+    n, d, k = data.engine.n_samples, len(data.names), req.n_components
+    own_matrix = get_model(req.covariance_type).n_cov_parameters(k, d) >= k * d * (d + 1) // 2
+    if own_matrix and n / k <= d:
+        return (f"warning: {n} rows for {k} {req.covariance_type}-covariance component(s) of {d} "
+                "columns: each covariance is mostly --reg-covar (try --covariance diag or lower -k)",)
+    return ()
+
+
 def original_units_jacobian(data: TrainingData) -> float:
     """What turns the total log-likelihood in the fitted (standardized) space into original units.
 
     It does not depend on the parameters; with missing cells each row counts only its observed ones.
     """
-    log_scale = np.zeros(len(data.names)) if data.scaler is None else np.log(data.scaler.scale)
     if data.has_missing:
-        return float(data.engine.reduce(partial(jacobian_block, log_scale=log_scale)))
+        return float(data.engine.reduce(partial(jacobian_block, scaler=data.scaler)))
     w = data.engine.sample_weight
     n = data.engine.n_samples if w is None else float(w.sum())
-    return float(-n * log_scale.sum())
+    return n * data.scaler.log_jacobian
+
+
+def row_log_likelihood_original(X, sample_weight, start, *, params, scaler) -> np.ndarray:
+    """log p(x) per row in the data's own units (a block function for an engine's ``map_rows``)."""
+    return scaler.to_original_units(row_log_likelihood_missing(X, sample_weight, start, params=params), X)
 
 
 def _strided(fn, stride, X, sample_weight, start):
@@ -192,8 +199,7 @@ def component_order(req: FitRequest, data: TrainingData, align_model: Optional[M
 
 def mean_log_likelihood(data: TrainingData, params) -> float:
     """The (weighted) mean log-likelihood per row of the training data, in original units."""
-    log_scale = np.zeros(len(data.names)) if data.scaler is None else np.log(data.scaler.scale)
-    rows = data.engine.map_rows(partial(row_log_likelihood_missing, params=params, log_scale=log_scale))
+    rows = data.engine.map_rows(partial(row_log_likelihood_original, params=params, scaler=data.scaler))
     w = data.engine.sample_weight
     return float(rows.mean() if w is None else rows @ w / w.sum())
 
@@ -305,90 +311,92 @@ def canonical_order(params: GaussianMixtureParams) -> np.ndarray:
 
 
 def build_model(req: FitRequest, data: TrainingData, runs, order=None, jacobian: Optional[float] = None):
-    """Assemble the model document from the chosen restart.
+    """Assemble the model document from the chosen restart: (model, notes).
 
     ``order(params) -> permutation`` sets the component order (default: canonical);
     ``jacobian``: see original_units_jacobian (computed here when not given).
     """
-    names, scaler, engine = data.names, data.scaler, data.engine
     chosen = choose_restart(runs, req.reg_covar)
     result = runs[chosen].result
     params = permute_components(result.params, (order or canonical_order)(result.params))
     n = result.statistics.weight  # Σ weights (the number of rows when unweighted)
-    log_scale = np.zeros(len(names)) if scaler is None else np.log(scaler.scale)
-    # quantiles come from every row up to 1e6 rows, else from every k-th row (bounded memory)
-    stride = max(1, -(-engine.n_samples // QUANTILE_ROWS))
-    if data.has_missing:  # a row's Jacobian counts only its observed cells
-        row_ll = engine.map_rows(partial(_strided, partial(row_log_likelihood_missing, params=params,
-                                                           log_scale=log_scale), stride))
-    else:
-        row_ll = engine.map_rows(partial(_strided, partial(row_log_likelihood, params=params), stride)) \
-            - log_scale.sum()
-    jacobian_total = original_units_jacobian(data) if jacobian is None else jacobian
     total = result.final_log_likelihood
+    total_original = total + (original_units_jacobian(data) if jacobian is None else jacobian)
+    weighted = data.engine.sample_weight is not None
+    diagnostics, notes = fit_diagnostics(req, params, result, runs)
+    model = Model(
+        params=params, feature_names=tuple(data.names), has_header=req.data.fmt.has_header,
+        scaler=data.scaler, settings=fit_settings(req), n_samples=int(n), converged=result.converged,
+        n_iter=result.n_iter, history=restart_history(runs, chosen),
+        log_likelihood={
+            "total": total, "mean": total / n, "total_original_units": total_original,
+            "mean_original_units": total_original / n, **({"total_weight": n} if weighted else {}),
+        },
+        log_likelihood_quantiles=training_log_likelihood_quantiles(data, params),
+        diagnostics=diagnostics,
+    )
+    return model, notes
+
+
+def training_log_likelihood_quantiles(data: TrainingData, params: GaussianMixtureParams) -> dict:
+    """Quantiles of the training rows' log-likelihood in original units, from every row up to
+    1e6 rows, else from every k-th row (bounded memory)."""
+    engine = data.engine
+    stride = max(1, -(-engine.n_samples // QUANTILE_ROWS))
+    row_ll = engine.map_rows(partial(_strided, partial(row_log_likelihood_original, params=params,
+                                                       scaler=data.scaler), stride))
+    return training_quantiles(row_ll, None if engine.sample_weight is None else engine.sample_weight[::stride])
+
+
+def fit_settings(req: FitRequest) -> dict:
+    """The settings a model file records (what reproduces the fit)."""
+    data = req.data
+    return {
+        "n_components": req.n_components, "covariance_type": req.covariance_type,
+        "tol": req.tol, "reg_covar": req.reg_covar, "max_iter": req.max_iter,
+        "n_init": req.n_init, "init": "model" if req.init_model else req.init,
+        "seed": req.seed, "standardize": data.standardize, "dtype": data.dtype,
+        **({} if data.weight_column is None else {"weight_column": data.weight_column}),
+        **({} if data.missing == "error" else {"missing": data.missing}),
+    }
+
+
+def restart_history(runs: list, chosen: int) -> dict:
+    """Every restart's log-likelihood per iteration (fitted space), and which was chosen."""
+    return {
+        "chosen": chosen,
+        "restarts": [
+            {
+                "restart": i, "seed": r.seed,
+                "log_likelihood": list(r.result.log_likelihood) if r.result else [],
+                "n_iter": r.result.n_iter if r.result else 0,
+                "converged": r.result.converged if r.result else False,
+                "error": r.error,
+            }
+            for i, r in enumerate(runs)
+        ],
+    }
+
+
+def fit_diagnostics(req: FitRequest, params: GaussianMixtureParams, result: EMResult, runs: list):
+    """(diagnostics for the model file, warnings for people): dead and collapsed components,
+    failed restarts."""
     nk = np.sort(result.statistics.nk)
     dead = int((nk < DEAD_COMPONENT_ROWS).sum())
+    collapsed = [int(c) for c in collapsed_components(params, req.reg_covar)]
+    failed = [i for i, r in enumerate(runs) if r.result is None]
     notes = []
     if dead:
-        notes.append(
-            f"warning: {dead} component(s) hold fewer than {DEAD_COMPONENT_ROWS:g} row(s) of weight "
-            "(too many components for the data?)"
-        )
-    collapsed = [int(c) for c in collapsed_components(params, req.reg_covar)]
+        notes.append(f"warning: {dead} component(s) hold fewer than {DEAD_COMPONENT_ROWS:g} row(s) of weight "
+                     "(too many components for the data?)")
     if collapsed:
-        notes.append(
-            f"warning: component(s) {', '.join(map(str, collapsed))} collapsed: their variance in some direction is "
-            f"no more than {COLLAPSE_FACTOR:g} x --reg-covar (duplicated rows, or more components than the "
-            "data support?)"
-        )
-    failed = [i for i, r in enumerate(runs) if r.result is None]
+        notes.append(f"warning: component(s) {', '.join(map(str, collapsed))} collapsed: their variance in some "
+                     f"direction is no more than {COLLAPSE_FACTOR:g} x --reg-covar (duplicated rows, or more "
+                     "components than the data support?)")
     if failed:
         notes.append(f"warning: {len(failed)} of {len(runs)} restart(s) failed numerically and were skipped")
-    model = Model(
-        params=params,
-        feature_names=tuple(names),
-        has_header=req.fmt.has_header,
-        scaler=scaler,
-        settings={
-            "n_components": req.n_components, "covariance_type": req.covariance_type,
-            "tol": req.tol, "reg_covar": req.reg_covar, "max_iter": req.max_iter,
-            "n_init": req.n_init, "init": "model" if req.init_model else req.init,
-            "seed": req.seed, "standardize": req.standardize, "dtype": req.dtype,
-            **({} if req.weight_column is None else {"weight_column": req.weight_column}),
-            **({} if req.missing == "error" else {"missing": req.missing}),
-        },
-        n_samples=int(n),
-        converged=result.converged,
-        n_iter=result.n_iter,
-        history={
-            "chosen": chosen,
-            "restarts": [
-                {
-                    "restart": i, "seed": r.seed,
-                    "log_likelihood": list(r.result.log_likelihood) if r.result else [],
-                    "n_iter": r.result.n_iter if r.result else 0,
-                    "converged": r.result.converged if r.result else False,
-                    "error": r.error,
-                }
-                for i, r in enumerate(runs)
-            ],
-        },
-        log_likelihood={
-            "total": total, "mean": total / n,
-            "total_original_units": total + jacobian_total,
-            "mean_original_units": (total + jacobian_total) / n,
-            **({} if engine.sample_weight is None else {"total_weight": n}),
-        },
-        log_likelihood_quantiles=training_quantiles(
-            row_ll, None if engine.sample_weight is None else engine.sample_weight[::stride]),
-        diagnostics={
-            "min_component_rows": float(nk[0]),
-            "dead_components": dead,
-            "collapsed_components": collapsed,
-            "min_variances": [float(v) for v in min_variances(params)],
-            "failed_restarts": len(failed),
-        },
-    )
-    return model, tuple(notes)
-
-
+    diagnostics = {
+        "min_component_rows": float(nk[0]), "dead_components": dead, "collapsed_components": collapsed,
+        "min_variances": [float(v) for v in min_variances(params)], "failed_restarts": len(failed),
+    }
+    return diagnostics, tuple(notes)

@@ -11,14 +11,12 @@ from typing import Callable, Optional
 import numpy as np
 
 from gmmcli.core.missing import score_rows_missing
-from gmmcli.core.stats import (
-    LOWEST, estimate_weighted_log_prob, score_rows,
-)
+from gmmcli.core.stats import LOWEST, estimate_weighted_log_prob, score_rows
 from gmmcli.errors import ModelError, OutputError, UsageError
 from gmmcli.io.atomic import output_file
 from gmmcli.io.columnar import table_output
 from gmmcli.io.csv_reader import CsvFormat, resolve_columns
-from gmmcli.io.inputs import open_inputs
+from gmmcli.io.inputs import model_columns, open_inputs
 from gmmcli.io.model_file import Model, read_model
 from gmmcli.io.predictions import OUTPUT_FIELDS, PredictionWriter, prediction_columns
 from gmmcli.io.source import STDIN
@@ -26,9 +24,7 @@ from gmmcli.parallel import default_threads, ordered_map
 
 # Predict streams the input in blocks of about this many bytes: memory is flat in the input size.
 PREDICT_BLOCK_BYTES = 4 << 20
-
-
-from gmmcli.pipeline.data import model_columns, refuse_overwriting_input
+from gmmcli.pipeline.data import refuse_overwriting_input
 
 
 # ---------------------------------------------------------------- predict
@@ -73,7 +69,7 @@ def open_for_model(model: Model, inputs, fmt: Optional[CsvFormat], keep_spec: Op
         fmt = replace(fmt, has_header=model.has_header)
     reader = open_inputs([inputs] if isinstance(inputs, str) else inputs, fmt, block_bytes=block_bytes)
     try:
-        selected = model_columns(reader, model)
+        selected = model_columns(reader, model.feature_names, model.has_header)
         keep, _ = resolve_columns(keep_spec, reader.names, [True] * len(reader.names)) if keep_spec else ([], [])
     except BaseException:
         reader.close()
@@ -86,15 +82,9 @@ def score_block(model: Model, X: np.ndarray):
 
     Rows with NaN cells are scored on their observed cells (the marginal mixture).
     """
-    Z = X if model.scaler is None else model.scaler.transform(X)
-    log_scale = np.zeros(model.params.n_features) if model.scaler is None else np.log(model.scaler.scale)
-    if np.isnan(Z).any():
-        log_norm, resp = score_rows_missing(Z, model.params)
-        log_norm = log_norm - (~np.isnan(Z)) @ log_scale
-    else:
-        log_norm, resp = score_rows(Z, model.params)
-        log_norm = log_norm - log_scale.sum()
-    return np.maximum(log_norm, LOWEST), resp
+    Z = model.scaler.transform(X)
+    log_norm, resp = score_rows_missing(Z, model.params) if np.isnan(Z).any() else score_rows(Z, model.params)
+    return np.maximum(model.scaler.to_original_units(log_norm, Z), LOWEST), resp
 
 
 def outlier_threshold(model: Model, quantile: float) -> float:
@@ -124,8 +114,7 @@ def predict(req: PredictRequest, sink: Callable[[bytes], None]) -> PredictResult
     """Stream per-row probabilities of ``req.input`` under the model to ``sink`` (or ``req.output``)."""
     started = time.perf_counter()
     inputs = req.inputs or (req.input,)
-    for path in inputs:
-        refuse_overwriting_input(path, req.output)
+    refuse_overwriting_input(inputs, req.output)
     with output_file(req.output) as out:
         model = read_model_argument(req.model, inputs[0])
         reader, selected, keep = open_for_model(model, inputs, req.fmt, req.keep, req.block_bytes)
@@ -186,14 +175,14 @@ def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat]
             raise UsageError(f"--explain {row}: {reader.name} has only {seen} data rows")
     finally:
         reader.close()
-    z = None if model.scaler is None else model.scaler.transform(x[None, :])[0]
+    z = model.scaler.transform(x[None, :])[0]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        weighted = estimate_weighted_log_prob((x if z is None else z)[None, :], model.params)[0]
+        weighted = estimate_weighted_log_prob(z[None, :], model.params)[0]
         log_weights = np.log(model.params.weights)
-    log_norm, resp = score_rows((x if z is None else z)[None, :], model.params)
-    jac = 0.0 if model.scaler is None else model.scaler.log_jacobian
+    log_norm, resp = score_rows(z[None, :], model.params)
+    jac = model.scaler.log_jacobian
     return Explanation(  # densities in original units: the Jacobian is the same for every component
-        row, location, model.feature_names, x, z,
+        row, location, model.feature_names, x, None if model.scaler.is_identity else z,
         log_weights, weighted - log_weights + jac, resp[0], int(resp[0].argmax()), float(log_norm[0] + jac),
     )
 
@@ -238,7 +227,5 @@ def predict_on_dask(req: PredictRequest, inputs: tuple, scheduler: Optional[str]
                 os.unlink(o)
         raise
     finally:
-        from gmmcli.pipeline.data import _close_client
-
-        _close_client(client)
+        dask_engine.close_client(client)
     return PredictResult(n_rows, time.perf_counter() - started)

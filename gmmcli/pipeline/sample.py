@@ -48,7 +48,7 @@ def sample(req: SampleRequest, sink: Callable[[bytes], None]) -> int:
         while done < req.n_samples:
             n = min(SAMPLE_BLOCK, req.n_samples - done)
             Z, labels = draw(model.params, n, rng)
-            X = Z if model.scaler is None else model.scaler.inverse_transform(Z)
+            X = model.scaler.inverse_transform(Z)
             columns = [X[:, j] for j in range(X.shape[1])] + ([labels.astype(np.int64)] if req.labels else [])
             if table is None:
                 write(csv_rows(names, columns))

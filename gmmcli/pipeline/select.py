@@ -15,13 +15,14 @@ import numpy as np
 from gmmcli.core.criteria import CRITERIA, aic, bic, entropy_block, icl
 from gmmcli.core.models import MODEL_NAMES
 from gmmcli.core.params import n_parameters
-from gmmcli.core.stats import row_log_likelihood
-from gmmcli.engines.memory import MemoryEngine
 from gmmcli.errors import ConvergenceError, NumericalError, UsageError
 from gmmcli.io.atomic import output_file
 from gmmcli.io.model_file import Model, dumps_model
 from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input
-from gmmcli.pipeline.fit import FitRequest, build_model, enforce_strict, run_restarts, validate_fit_request
+from gmmcli.pipeline.fit import (
+    FitRequest, build_model, choose_restart, enforce_strict, row_log_likelihood_original, run_restarts,
+    validate_fit_request,
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class SelectRequest:
     @property
     def scheduler_engine(self) -> bool:
         """Cells go to a Dask cluster (the data are still read here)."""
-        return self.fit.engine == "dask"
+        return self.fit.data.engine == "dask"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Cell:
     seconds: float = 0.0
     error: Optional[str] = None
     model: Optional[Model] = None
+    notes: tuple = ()  # the fit's warnings (collapsed or dead components, failed restarts)
 
     def score(self, criterion: str) -> float:
         """What is minimised (failed cells: +inf, never chosen)."""
@@ -83,6 +85,7 @@ class SelectResult:
     model: Model
     document: bytes
     seconds: float
+    notes: tuple = ()   # the chosen cell's warnings
 
 
 def validate_select_request(req: SelectRequest) -> None:
@@ -96,18 +99,24 @@ def validate_select_request(req: SelectRequest) -> None:
         (req.seeds >= 1, f"--seeds must be at least 1 (got {req.seeds})"),
         (req.jobs >= 1, f"--jobs must be at least 1 (got {req.jobs})"),
         (req.fit.init_model is None, "select does not take --init-model"),
-        (req.fit.engine == "memory" or req.fit.max_memory is None, "select --engine dask does not take --max-memory"),
-        (req.fit.weight_column is None or not (req.holdout or req.cv),
+        (req.fit.data.engine == "memory" or req.fit.data.max_memory is None,
+         "select --engine dask does not take --max-memory"),
+        (req.fit.data.weight_column is None or not (req.holdout or req.cv),
          "--holdout and --cv do not take --weight-column"),
-        (req.fit.missing == "error" or not (req.holdout or req.cv), "--holdout and --cv do not take --missing"),
+        (req.fit.data.missing == "error" or not (req.holdout or req.cv), "--holdout and --cv do not take --missing"),
     ]
     for ok, message in checks:
         if not ok:
             raise UsageError(message)
 
 
-# The training data of the cells, set in the parent before worker processes fork.
-_DATA: Optional[TrainingData] = None
+# The training data of the cells in a worker process (set by the executor's initializer).
+_WORKER_DATA: Optional[TrainingData] = None
+
+
+def _set_worker_data(data: TrainingData) -> None:
+    global _WORKER_DATA
+    _WORKER_DATA = data
 
 
 def select(req: SelectRequest, on_cell=None) -> SelectResult:
@@ -115,18 +124,18 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
 
     ``on_cell(done, total)`` is called as cells finish (for progress displays).
     """
-    global _DATA
     started = time.perf_counter()
     validate_select_request(req)
-    refuse_overwriting_input(req.fit.input, req.fit.output)
+    refuse_overwriting_input(req.fit.data.inputs, req.fit.output)
     data = None
     try:
         with output_file(req.fit.output) as out:
-            data = load_training_data(replace(req.fit, n_components=max(req.components), engine="memory"), None)
+            # the rows are read here even for --engine dask, whose workers get them as they are
+            data = load_training_data(replace(req.fit.data, engine="memory"), n_components=max(req.components),
+                                      covariance_type=req.fit.covariance_type)
             tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds)
                      for cov in req.covariance_types for k in req.components]
-            _DATA = data
-            cells = list(_run_cells(req, tasks, on_cell))
+            cells = list(_run_cells(req, data, tasks, on_cell))
             per_seed = len(tasks) // req.seeds
             main = cells[:per_seed]
             best = _choose(main, req.criterion)
@@ -143,25 +152,24 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
             if out is not None:
                 out.write(document)
     finally:
-        _DATA = None
         if data is not None:
             data.close()
     return SelectResult(tuple(replace(c, model=None) for c in main), best, wins, model, document,
-                        time.perf_counter() - started)
+                        time.perf_counter() - started, main[best].notes)
 
 
-def _run_cells(req: SelectRequest, tasks: list, on_cell):
+def _run_cells(req: SelectRequest, data: TrainingData, tasks: list, on_cell):
     if req.scheduler_engine:
-        yield from _run_cells_on_dask(req, tasks, on_cell)
+        yield from _run_cells_on_dask(req, data, tasks, on_cell)
         return
-    work = partial(_fit_cell, req)
     if req.jobs == 1 or len(tasks) == 1:
-        results = map(work, tasks)
+        results = map(partial(_fit_cell, req, data=data), tasks)
     else:
-        # fork: the workers inherit the parsed data instead of re-reading it
-        context = multiprocessing.get_context("fork")
-        pool = ProcessPoolExecutor(min(req.jobs, len(tasks)), mp_context=context)
-        results = pool.map(work, tasks)
+        # fork: the workers inherit the parsed data instead of re-reading it; one thread each
+        single = replace(data, engine=data.engine.with_threads(1))
+        pool = ProcessPoolExecutor(min(req.jobs, len(tasks)), mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_set_worker_data, initargs=(single,))
+        results = pool.map(partial(_fit_cell, req), tasks)
     try:
         for done, cell in enumerate(results, 1):
             if on_cell is not None:
@@ -172,35 +180,32 @@ def _run_cells(req: SelectRequest, tasks: list, on_cell):
             pool.shutdown(cancel_futures=True)
 
 
-def _run_cells_on_dask(req: SelectRequest, tasks: list, on_cell):
+def _run_cells_on_dask(req: SelectRequest, data: TrainingData, tasks: list, on_cell):
     """Cells as tasks on a Dask cluster: the parsed data are broadcast to the workers once."""
     from distributed import as_completed
 
     from gmmcli.engines import dask_engine
-    from gmmcli.pipeline.data import _close_client
 
-    client = dask_engine.connect(req.fit.scheduler)
+    client = dask_engine.connect(req.fit.data.scheduler)
     try:
-        data = client.scatter(_DATA, broadcast=True)
-        futures = client.map(_fit_cell, [req] * len(tasks), tasks, data=data, pure=False)
+        shared = client.scatter(replace(data, engine=data.engine.with_threads(1)), broadcast=True)
+        futures = client.map(_fit_cell, [req] * len(tasks), tasks, data=shared, pure=False)
         for done, _ in enumerate(as_completed(futures), 1):
             if on_cell is not None:
                 on_cell(done, len(tasks))
         yield from client.gather(futures)  # grid order, whatever order they finished in
     finally:
-        _close_client(client)
+        dask_engine.close_client(client)
 
 
 def _fit_cell(req: SelectRequest, task, data: Optional[TrainingData] = None) -> Cell:
     k, covariance_type, seed = task
     started = time.perf_counter()
-    data = data or _DATA
-    if req.jobs > 1 or req.scheduler_engine:
-        data.engine.n_threads = 1  # cells run in parallel processes; one thread each
+    data = data or _WORKER_DATA
     fit_req = replace(req.fit, n_components=k, covariance_type=covariance_type, seed=seed, output=None)
     try:
         runs = run_restarts(fit_req, data.engine, data.shift, None, None, data.has_missing)
-        model, _ = build_model(fit_req, data, runs)
+        model, notes = build_model(fit_req, data, runs)
         if fit_req.strict:  # a cell that would fail `fit --strict` is a failed cell, never chosen
             enforce_strict(fit_req, model)
     except (NumericalError, ConvergenceError) as exc:
@@ -212,29 +217,32 @@ def _fit_cell(req: SelectRequest, task, data: Optional[TrainingData] = None) -> 
     entropy = data.engine.reduce(partial(entropy_block, params=model.params))
     holdout = _held_out(req, fit_req, data) if (req.holdout or req.cv) else None
     return Cell(k, covariance_type, seed, ll, p, bic_value, aic(ll, p), icl(bic_value, entropy), holdout,
-                model.converged, model.n_iter, time.perf_counter() - started, None, model)
+                model.converged, model.n_iter, time.perf_counter() - started, None, model, notes)
 
 
 def _held_out(req: SelectRequest, fit_req: FitRequest, data: TrainingData) -> float:
-    """Mean held-out log-likelihood per row (original units), from a split or k folds."""
-    X = np.asarray(data.engine.X)
-    n = len(X)
+    """Mean held-out log-likelihood per row (original units), from a split or k folds.
+
+    Each training part keeps the restart ``fit`` would keep (choose_restart), so a collapsed
+    spike is not preferred here either.
+    """
+    n = data.engine.n_samples
     order = np.random.default_rng(fit_req.seed).permutation(n)
     if req.cv:
         folds = np.array_split(order, req.cv)
     else:
         folds = [order[: max(1, int(round(req.holdout * n)))]]
-    jac = 0.0 if data.scaler is None else data.scaler.log_jacobian
     total, count = 0.0, 0
     for test in folds:
         train = np.setdiff1d(order, test)
         if len(train) < fit_req.n_components:
             raise NumericalError(f"too few training rows for k={fit_req.n_components} in a fold")
-        part = replace(data, engine=MemoryEngine(X[train], n_threads=data.engine.n_threads), spool_path=None)
-        runs = run_restarts(fit_req, part.engine, data.shift, None, None)
-        best = max((r for r in runs if r.result), key=lambda r: r.result.final_log_likelihood)
-        scores = row_log_likelihood(X[test], None, 0, params=best.result.params)
-        total += float(scores.sum()) + len(test) * jac
+        part = data.engine.subset(train)
+        runs = run_restarts(fit_req, part, data.shift, None, None)
+        best = runs[choose_restart(runs, fit_req.reg_covar)].result
+        scores = data.engine.subset(test).map_rows(partial(row_log_likelihood_original, params=best.params,
+                                                           scaler=data.scaler))
+        total += float(scores.sum())
         count += len(test)
     return total / count
 
