@@ -152,3 +152,20 @@ def test_select_cells_on_the_cluster_equal_local_cells(tmp_path, cluster):
                                   components=(1, 2, 3)))
     assert [c.row() for c in remote.cells] == [c.row() for c in local.cells]
     assert remote.document == local.document
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_same_seed_gives_the_same_model_on_every_engine(tmp_path, rng, cluster, covariance_type):
+    """No --init-model: k-means++ starts from sampled rows, which every engine must return alike."""
+    X = blobs(rng, n=3000, d=3, k=4)
+    whole = str(write_csv(tmp_path / "whole.csv", X, ["a", "b", "c"]))
+    split_files(tmp_path, X, [0, 700, 1500, 3000])
+    common = dict(n_components=4, covariance_type=covariance_type, seed=7, tol=0, max_iter=10, n_init=2)
+    memory = pipeline.fit(fit_request(whole, **common)).model
+    spooled = pipeline.fit(fit_request(whole, max_memory=1 << 20, **common)).model
+    dask = pipeline.fit(fit_request((str(tmp_path / "part-*.csv"),), engine="dask",
+                                    scheduler=cluster.scheduler_address, **common)).model
+    for other in (spooled, dask):
+        for name in ("weights", "means", "covariances"):
+            np.testing.assert_allclose(getattr(other.params, name), getattr(memory.params, name), rtol=1e-9, atol=1e-9)
+        assert other.log_likelihood["total"] == pytest.approx(memory.log_likelihood["total"], rel=1e-9)
