@@ -2,22 +2,27 @@
 
 Writing uses ``allow_nan=False`` and Python's shortest round-trip float repr,
 so save → load → save is byte-identical. Reading refuses NaN/Infinity tokens,
-numbers that overflow to infinity and duplicate keys, and names the field that
-is wrong. The JSON Schema in ``model.schema.json`` documents the format.
+numbers that overflow to infinity and duplicate keys; then every field, nested
+ones included, must pass the JSON Schema shipped as ``model.schema.json`` (one
+artefact documents the format and enforces it); then the checks that span
+fields: shapes, weights summing to 1, positive definite covariances, and
+parameters whose scoring and sampling stay finite. Every refusal is one line
+naming the file and the field, e.g. ``m.json: field 'means[0][1]': ...``.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
 import numpy as np
 
 from gmmcli import __version__
-from gmmcli.core import COVARIANCE_TYPES
-from gmmcli.core.covariance import COVARIANCE_OPS
+from gmmcli.core.models import MODELS
 from gmmcli.core.params import GaussianMixtureParams, make_params
 from gmmcli.errors import ModelError, NoInputError, NumericalError
 from gmmcli.scaler import Scaler
@@ -32,8 +37,10 @@ SYMMETRY_TOLERANCE = 1e-8
 class Model:
     """Everything a model file holds.
 
-    ``params`` are in the space the model was fit in (standardized units when
-    ``scaler`` is set). The dict fields are stored as they are.
+    ``params`` are in the space the model was fit in: the output of ``scaler``,
+    which is ``Scaler.identity(d)`` for a ``--no-standardize`` fit (the file's
+    null; the writer also takes None for it). The dict fields are stored as read,
+    except that the quantiles' values are floats.
     """
 
     params: GaussianMixtureParams
@@ -69,7 +76,8 @@ def model_to_document(model: Model) -> dict:
         "gmmcli_version": model.gmmcli_version,
         "feature_names": list(model.feature_names),
         "has_header": model.has_header,
-        "scaler": None if model.scaler is None
+        # --no-standardize: Scaler.identity in memory, null in the file (as version 1 always wrote it)
+        "scaler": None if model.scaler is None or model.scaler.is_identity
         else {"mean": _list(model.scaler.mean), "scale": _list(model.scaler.scale)},
         "covariance_type": p.covariance_type,
         "n_components": p.n_components,
@@ -113,6 +121,15 @@ def _dumps(value, indent: str) -> str:
 
 
 # ---------------------------------------------------------------- reading
+SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "model.schema.json")
+
+# Bounds that keep scoring and sampling finite (the schema's $defs bound each field on its own;
+# these bound what the code computes from several fields together).
+REAL_LIMIT = 1e300       # sums and differences of two such numbers stay finite
+ORIGINAL_LIMIT = 1e305   # original units: a few standard deviations further still fit in a float
+MIN_SCALE = 1e-300       # x / scale stays finite for ordinary x
+
+
 class _Reject(Exception):
     pass
 
@@ -145,7 +162,7 @@ def read_model(path: str) -> Model:
     NoInputError
         The file does not exist or cannot be read.
     ModelError
-        The file is not a valid gmmcli model; the message names the field.
+        The file is not a valid gmmcli model; the one-line message names the field.
     """
     try:
         with open(path, "rb") as handle:
@@ -160,9 +177,42 @@ def read_model(path: str) -> Model:
 
 
 def parse_model(raw: bytes, path: str) -> Model:
-    """Validate a model document given as bytes (``path`` names it in messages)."""
+    """Validate a model document given as bytes.
+
+    In order: JSON syntax (numbers a float holds, no duplicate keys); the format
+    and version; the JSON Schema (every field's type and range, nested fields
+    included); then the checks that span fields.
+
+    Parameters
+    ----------
+    raw : bytes
+        The file's content.
+    path : str
+        Names the file in messages.
+
+    Raises
+    ------
+    ModelError
+        One line: ``{path}: field '{key path}': {problem}`` (or, for JSON that does
+        not parse, what is wrong and where).
+    """
+    doc = _decode(raw, path)
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        raise ModelError(f"{path}: not a gmmcli model file (no \"format\": \"{FORMAT}\")")
+    version = doc.get("schema_version")
+    if type(version) is int and version > SCHEMA_VERSION:  # before the schema: a newer file may have new fields
+        raise ModelError(
+            f"{path}: field 'schema_version': {version} is newer than this gmmcli reads ({SCHEMA_VERSION}); "
+            "upgrade gmmcli"
+        )
+    _check_schema(doc, path)
+    return _Validator(path).model(doc)
+
+
+def _decode(raw: bytes, path: str):
+    """The parsed JSON; NaN, Infinity, numbers beyond a float and duplicate keys are refused."""
     try:
-        doc = json.loads(
+        return json.loads(
             raw.decode("utf-8"), object_pairs_hook=_no_duplicates,
             parse_float=_finite_float, parse_constant=_no_constant,
         )
@@ -176,137 +226,273 @@ def parse_model(raw: bytes, path: str) -> Model:
         raise ModelError(f"{path}: not a model file ({what} at line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise ModelError(f"{path}: not a model file (nested too deeply)") from None
-    return _Validator(path).model(doc)
 
 
+def _field_name(where) -> str:
+    """A key path as people write it: ``history.restarts[0].log_likelihood``."""
+    name = ""
+    for part in where:
+        name += f"[{part}]" if isinstance(part, int) else f".{part}" if name else str(part)
+    return name
+
+
+# ---------------------------------------------------------------- the JSON Schema
+@functools.lru_cache(maxsize=None)
+def _schema_validator():
+    """The compiled validator of ``model.schema.json``, built once per process.
+
+    jsonschema is imported here, not at the top, so that ``gmmcli --help`` does not pay for it.
+    """
+    import jsonschema
+
+    with open(SCHEMA_FILE, encoding="utf-8") as handle:
+        schema = json.load(handle)
+    base = jsonschema.Draft202012Validator
+    # JSON Schema counts 1.0 as an integer; gmmcli writes integers without a fraction and indexes with them
+    checker = base.TYPE_CHECKER.redefine("integer", lambda _, value: type(value) is int)
+    items = functools.partial(_items_in_bulk, base.VALIDATORS["items"], schema["$defs"])
+    return jsonschema.validators.extend(base, validators={"items": items}, type_checker=checker)(schema)
+
+
+def _items_in_bulk(items_keyword, defs, validator, items, instance, schema):
+    """The ``items`` keyword, with arrays of numbers checked in one quick loop.
+
+    Parameter arrays are most of a model file, and jsonschema validates a number
+    in about 6 µs; a number that passes the plain range test needs no more, and
+    any other element is validated the ordinary way (which reports it).
+    """
+    bounds = _number_bounds(items, defs)
+    if bounds is None or "prefixItems" in schema or not isinstance(instance, list):
+        yield from items_keyword(validator, items, instance, schema)
+        return
+    low, high = bounds
+    for index, item in enumerate(instance):
+        if not ((type(item) is float or type(item) is int) and low <= item <= high):
+            yield from validator.descend(item, items, path=index)
+
+
+def _number_bounds(items, defs) -> Optional[tuple]:
+    """(low, high) if a number passes ``items`` exactly when low <= number <= high, else None."""
+    if isinstance(items, dict) and set(items) == {"$ref"} and items["$ref"].startswith("#/$defs/"):
+        items = defs.get(items["$ref"][len("#/$defs/"):])
+    if not isinstance(items, dict) or not set(items) <= {"type", "minimum", "maximum", "items", "description"}:
+        return None
+    types = items.get("type", ())
+    if "number" not in ((types,) if isinstance(types, str) else types):
+        return None
+    return items.get("minimum", -math.inf), items.get("maximum", math.inf)
+
+
+def _check_schema(doc: dict, path: str) -> None:
+    """Raise ModelError naming the field of the first schema violation.
+
+    The shallowest error wins (a missing or unknown field before a bad value
+    inside another); ties go to the first found, so messages are stable.
+    """
+    try:
+        errors = list(_schema_validator().iter_errors(doc))
+    except RecursionError:
+        raise ModelError(f"{path}: not a model file (nested too deeply)") from None
+    if errors:
+        where, problem = _describe(min(errors, key=lambda e: len(e.absolute_path)))
+        raise ModelError(f"{path}: field {_field_name(where)!r}: {problem}")
+
+
+_TYPE_NAMES = {"object": "an object", "array": "an array", "string": "a string", "integer": "an integer",
+               "number": "a number", "boolean": "true or false", "null": "null"}
+
+
+def _describe(error) -> tuple:
+    """(key path, problem) of a jsonschema error, in gmmcli's words."""
+    where = list(error.absolute_path)
+    kind, expected, value = error.validator, error.validator_value, error.instance
+    if "propertyNames" in error.absolute_schema_path:  # the key itself is wrong
+        return where + [value], f"the key is not {error.schema.get('description', 'allowed here')}"
+    if kind == "required":
+        return where + [next(key for key in expected if key not in value)], "missing"
+    if kind == "additionalProperties":
+        known = error.schema.get("properties", {})
+        return where + [next(key for key in value if key not in known)], "unknown field (not part of the model format)"
+    if kind == "enum":
+        return where, f"{_show(value)} is not one of {', '.join(map(str, expected))}"
+    if kind == "uniqueItems":
+        return where, "contains duplicates"
+    wanted = _expectation(kind, expected)
+    if wanted is None:  # a keyword this reader does not word itself
+        return where, error.message.replace("\n", " ")[:200]
+    return where, f"{wanted}, got {_show(value)}"
+
+
+def _expectation(kind: str, expected) -> Optional[str]:
+    """What a schema keyword asks for, in words ("expected an integer", "must be at least 1")."""
+    if kind == "type":
+        kinds = [expected] if isinstance(expected, str) else expected
+        return "expected " + " or ".join(_TYPE_NAMES[t] for t in kinds)
+    bounds = {"minimum": "at least", "exclusiveMinimum": "greater than",
+              "maximum": "at most", "exclusiveMaximum": "less than"}
+    if kind in bounds:
+        return f"must be {bounds[kind]} {_show(expected)}"
+    return {
+        "const": f"expected {_show(expected)}",
+        "minItems": f"expected at least {expected} item(s)",
+        "minLength": f"expected at least {expected} character(s)",
+    }.get(kind)
+
+
+def _show(value) -> str:
+    """A value as it would appear in JSON, short (containers by kind)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "an array" if value else "an empty array"
+    if isinstance(value, dict):
+        return "an object" if value else "an empty object"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+# ---------------------------------------------------------------- checks across fields
 class _Validator:
+    """What the schema cannot say: shapes, sums, definiteness, and arithmetic that stays finite."""
+
     def __init__(self, path: str):
         self.path = path
 
     def fail(self, field: str, problem: str) -> ModelError:
         return ModelError(f"{self.path}: field {field!r}: {problem}")
 
-    def get(self, doc: dict, key: str, kinds, field: Optional[str] = None):
-        field = field or key
-        if key not in doc:
-            raise self.fail(field, "missing")
-        value = doc[key]
-        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in _tuple(kinds)):
-            raise self.fail(field, f"expected {_kind_name(kinds)}, got {_kind_name(type(value))}")
-        return value
-
     def array(self, value, shape: tuple, field: str) -> np.ndarray:
         try:
             arr = np.array(value, dtype=float)
-        except (TypeError, ValueError):
+        except ValueError:  # ragged nesting
             raise self.fail(field, f"expected an array of numbers of shape {list(shape)}") from None
         if arr.shape != shape:
             raise self.fail(field, f"shape is {list(arr.shape)}, expected {list(shape)}")
-        if not np.isfinite(arr).all():
-            raise self.fail(field, "contains a non-finite number")
         return arr
 
-    def model(self, doc) -> Model:
-        if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-            raise ModelError(f"{self.path}: not a gmmcli model file (no \"format\": \"{FORMAT}\")")
-        version = self.get(doc, "schema_version", int)
-        if version > SCHEMA_VERSION:
-            raise self.fail(
-                "schema_version",
-                f"{version} is newer than this gmmcli reads ({SCHEMA_VERSION}); upgrade gmmcli",
-            )
-        if version < 1:
-            raise self.fail("schema_version", f"{version} is not a valid version")
-        names = self.get(doc, "feature_names", list)
-        if not names or not all(isinstance(n, str) for n in names):
-            raise self.fail("feature_names", "expected a non-empty list of strings")
-        if len(set(names)) != len(names):
-            raise self.fail("feature_names", "contains duplicate names")
-        cov_type = self.get(doc, "covariance_type", str)
-        if cov_type not in COVARIANCE_TYPES:
-            raise self.fail("covariance_type", f"{cov_type!r} is not one of {', '.join(COVARIANCE_TYPES)}")
-        k = self.get(doc, "n_components", int)
-        if k < 1:
-            raise self.fail("n_components", "must be at least 1")
-        d = len(names)
-        weights = self.array(self.get(doc, "weights", list), (k,), "weights")
+    def model(self, doc: dict) -> Model:
+        """The Model of a document that passed the schema."""
+        names = doc["feature_names"]
+        params = self.params(doc, doc["n_components"], len(names))
+        scaler = self.scaler(doc["scaler"], len(names))
+        self.scoring(params)
+        self.original_units(params, scaler)
+        self.counts(doc)
+        return Model(
+            params=params,
+            feature_names=tuple(names),
+            has_header=doc["has_header"],
+            scaler=scaler,
+            settings=doc["settings"],
+            n_samples=doc["n_samples"],
+            converged=doc["converged"],
+            n_iter=doc["n_iter"],
+            history=doc["history"],
+            log_likelihood=doc["log_likelihood"],
+            # floats: predict interpolates them with numpy, which cannot take an integer beyond 64 bits
+            log_likelihood_quantiles={level: float(value) for level, value in doc["log_likelihood_quantiles"].items()},
+            diagnostics=doc["diagnostics"],
+            gmmcli_version=doc["gmmcli_version"],
+            selection=doc.get("selection"),
+        )
+
+    def params(self, doc: dict, k: int, d: int) -> GaussianMixtureParams:
+        """Weights, means and covariances of the shapes K and D imply; weights sum to 1; covariances SPD."""
+        cov_type = doc["covariance_type"]
+        weights = self.array(doc["weights"], (k,), "weights")
         if (weights < 0).any():
             raise self.fail("weights", "contains a negative weight")
         if abs(weights.sum() - 1.0) > WEIGHT_SUM_TOLERANCE:
             raise self.fail("weights", f"sum to {weights.sum():.10g}, not 1")
-        means = self.array(self.get(doc, "means", list), (k, d), "means")
-        shape = COVARIANCE_OPS[cov_type].shape(k, d)
-        covariances = self.array(self.get(doc, "covariances", list), shape, "covariances")
-        params = self.params(weights, means, covariances, cov_type)
-        return Model(
-            params=params,
-            feature_names=tuple(names),
-            has_header=self.get(doc, "has_header", bool),
-            scaler=self.scaler(doc, d),
-            settings=self.get(doc, "settings", dict),
-            n_samples=self.get(doc, "n_samples", int),
-            converged=self.get(doc, "converged", bool),
-            n_iter=self.get(doc, "n_iter", int),
-            history=self.history(doc),
-            log_likelihood=self.get(doc, "log_likelihood", dict),
-            log_likelihood_quantiles=self.get(doc, "log_likelihood_quantiles", dict),
-            diagnostics=self.get(doc, "diagnostics", dict),
-            gmmcli_version=self.get(doc, "gmmcli_version", str),
-            selection=self.get(doc, "selection", dict) if "selection" in doc else None,
-        )
-
-    def params(self, weights, means, covariances, cov_type) -> GaussianMixtureParams:
-        if cov_type in ("full", "tied"):
-            stack = covariances[None] if cov_type == "tied" else covariances
-            for i, c in enumerate(stack):
-                if np.abs(c - c.T).max() > SYMMETRY_TOLERANCE * max(1.0, np.abs(c).max()):
-                    where = "covariances" if cov_type == "tied" else f"covariances[{i}]"
-                    raise self.fail(where, "is not symmetric")
+        means = self.array(doc["means"], (k, d), "means")
+        covariances = self.array(doc["covariances"], MODELS[cov_type].shape(k, d), "covariances")
+        components = _components(covariances, cov_type, d)
+        for field, _, c in components:
+            if c.ndim == 2 and np.abs(c - c.T).max() > SYMMETRY_TOLERANCE * max(1.0, np.abs(c).max()):
+                raise self.fail(field, "is not symmetric")
         try:
             return make_params(weights, means, covariances, cov_type)
         except NumericalError:
-            for i, c in enumerate(covariances if cov_type != "tied" else [covariances]):
+            for field, stored, _ in components:
                 try:
-                    COVARIANCE_OPS[cov_type].precisions_chol(np.asarray([c]) if cov_type != "tied" else c)
+                    MODELS[cov_type].precisions_chol(stored)
                 except NumericalError:
-                    where = "covariances" if cov_type == "tied" else f"covariances[{i}]"
-                    raise self.fail(where, "is not positive definite") from None
+                    raise self.fail(field, "is not positive definite") from None
             raise self.fail("covariances", "is not positive definite") from None
 
-    def scaler(self, doc, d) -> Optional[Scaler]:
-        if "scaler" not in doc:
-            raise self.fail("scaler", "missing")
-        value = doc["scaler"]
+    def scaler(self, value: Optional[dict], d: int) -> Scaler:
+        """The scaler (``Scaler.identity`` for null), with scales from 1e-300 up and a mean that
+        standardizes to a finite value."""
         if value is None:
-            return None
-        if not isinstance(value, dict):
-            raise self.fail("scaler", "expected an object or null")
-        mean = self.array(self.get(value, "mean", list, "scaler.mean"), (d,), "scaler.mean")
-        scale = self.array(self.get(value, "scale", list, "scaler.scale"), (d,), "scaler.scale")
+            return Scaler.identity(d)
+        mean = self.array(value["mean"], (d,), "scaler.mean")
+        scale = self.array(value["scale"], (d,), "scaler.scale")
         if (scale <= 0).any():
             raise self.fail("scaler.scale", "contains a value that is not positive")
+        if (scale < MIN_SCALE).any():
+            raise self.fail("scaler.scale", f"contains a value below {MIN_SCALE:g} (standardizing would overflow)")
+        if not (np.abs(mean) / scale <= REAL_LIMIT).all():
+            raise self.fail("scaler.mean", f"lies more than {REAL_LIMIT:g} times scaler.scale from 0 "
+                                           "(standardizing would overflow)")
         return Scaler(mean, scale)
 
-    def history(self, doc) -> dict:
-        history = self.get(doc, "history", dict)
-        restarts = self.get(history, "restarts", list, "history.restarts")
-        chosen = self.get(history, "chosen", int, "history.chosen")
-        if not 0 <= chosen < len(restarts):
+    def scoring(self, params: GaussianMixtureParams) -> None:
+        """Refuse parameters whose scoring overflows (it would give NaN probabilities, not an error).
+
+        Scoring a row z sums log|Λₖ|, log wₖ and −½(z − μₖ)ᵀΛₖ(z − μₖ); a row so far out
+        that the last overflows is scored from mₖ = μₖᵀΛₖμₖ and qₖ(u) = uᵀΛₖu on |u|∞ = 1,
+        which D Σⱼ qₖ(eⱼ) bounds. Both must stay within 1e300 for the sums to stay finite.
+        """
+        ops = params.model
+        k, d = params.n_components, params.n_features
+        fields = [field for field, _, _ in _components(params.covariances, params.covariance_type, d)]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            log_det = ops.log_det(params.precisions_chol, k, d)
+            spread = d * ops.mahalanobis(np.eye(d), np.zeros((k, d)), params.precisions_chol).sum(axis=0)
+            reach = ops.mahalanobis(np.zeros((1, d)), params.means, params.precisions_chol)[0]
+        for i in range(k):
+            if not (np.isfinite(log_det[i]) and spread[i] <= REAL_LIMIT):
+                raise self.fail(fields[min(i, len(fields) - 1)],
+                                f"is so nearly singular that scoring overflows (precision above {REAL_LIMIT:g})")
+            if not reach[i] <= REAL_LIMIT:
+                raise self.fail(f"means[{i}]", "lies so far from 0, in units of its covariance, that scoring "
+                                               f"overflows (squared Mahalanobis distance above {REAL_LIMIT:g})")
+
+    def original_units(self, params: GaussianMixtureParams, scaler: Scaler) -> None:
+        """Refuse a mixture that overflows in original units, where ``sample`` writes its rows."""
+        if scaler.is_identity:  # means within 1e150 and variances within 1e300 are representable as they are
+            return
+        k, d = params.n_components, params.n_features
+        # one component at a time: a dense (K, D, D) copy of diagonal covariances could be large
+        variances = [np.diagonal(params.model.dense(stored, 1, d), axis1=1, axis2=2)
+                     for _, stored, _ in _components(params.covariances, params.covariance_type, d)]
+        sd = np.sqrt(np.broadcast_to(np.concatenate(variances), (k, d)))
+        with np.errstate(over="ignore"):
+            reach = (np.abs(params.means) + sd) * scaler.scale + np.abs(scaler.mean)
+        for i in range(k):
+            if not (reach[i] <= ORIGINAL_LIMIT).all():
+                raise self.fail(f"means[{i}]", "in original units (times scaler.scale, plus scaler.mean) lies "
+                                               f"beyond {ORIGINAL_LIMIT:g}, where sampling overflows")
+
+    def counts(self, doc: dict) -> None:
+        """The chosen restart exists; the rows that averages divide by are not zero."""
+        chosen, restarts = doc["history"]["chosen"], doc["history"]["restarts"]
+        if chosen >= len(restarts):
             raise self.fail("history.chosen", f"{chosen} is not the index of a restart")
-        for i, restart in enumerate(restarts):
-            if not isinstance(restart, dict):
-                raise self.fail(f"history.restarts[{i}]", "expected an object")
-            values = self.get(restart, "log_likelihood", list, f"history.restarts[{i}].log_likelihood")
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-                raise self.fail(f"history.restarts[{i}].log_likelihood", "expected a list of numbers")
-        return history
+        if doc["n_samples"] < 1 and "total_weight" not in doc["log_likelihood"]:
+            raise self.fail("n_samples", "must be at least 1 when log_likelihood.total_weight is not given, got 0")
 
 
-def _tuple(kinds):
-    return kinds if isinstance(kinds, tuple) else (kinds,)
+def _components(covariances: np.ndarray, covariance_type: str, n_features: int) -> list:
+    """(field name, as stored, alone) per field: one per component, or the one shared matrix.
 
-
-def _kind_name(kinds) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", int: "an integer",
-             float: "a number", bool: "true or false", type(None): "null"}
-    return " or ".join(names.get(k, k.__name__) for k in _tuple(kinds))
+    "As stored" has the stored layout (a batch of one component, or the shared
+    matrix itself), so the covariance table's functions take it as it is; "alone"
+    is that component's covariance (a matrix, a diagonal or a variance).
+    """
+    model = MODELS[covariance_type]
+    if model.shape(1, n_features) == model.shape(2, n_features):  # no component axis: shared by all
+        return [("covariances", covariances, covariances)]
+    return [(f"covariances[{i}]", covariances[i:i + 1], covariances[i]) for i in range(len(covariances))]
