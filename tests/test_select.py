@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 from scipy.stats import multivariate_normal
 
-from gmmcli import pipeline
 from gmmcli.cli import parse_k_spec
 from gmmcli.core.criteria import aic, bic, icl
 from gmmcli.core.params import n_parameters

@@ -3,7 +3,6 @@
 import gzip
 import json
 import os
-import shutil
 import subprocess
 import sys
 
@@ -15,7 +14,7 @@ import pytest
 
 from gmmcli import cli
 from gmmcli.io.model_file import read_model
-from tests.helpers import ROOT, SAMPLE, gmmcli
+from tests.helpers import SAMPLE, gmmcli
 
 WALK = os.path.join(SAMPLE, "walkthrough.csv")
 NEW = os.path.join(SAMPLE, "new_rows.csv")

@@ -486,13 +486,14 @@ class _Validator:
 
 
 def _components(covariances: np.ndarray, covariance_type: str, n_features: int) -> list:
-    """(field name, as stored, alone) per field: one per component, or the one shared matrix.
+    """(field name, as stored, alone) per field: one per component, or the one shared covariance.
 
-    "As stored" has the stored layout (a batch of one component, or the shared
-    matrix itself), so the covariance table's functions take it as it is; "alone"
-    is that component's covariance (a matrix, a diagonal or a variance).
+    "As stored" has the stored layout (a batch of one component, or the shared covariance
+    itself), so the model table's functions take it as it is; "alone" is that component's
+    covariance (a matrix, a diagonal or a variance).
     """
     model = MODELS[covariance_type]
-    if model.shape(1, n_features) == model.shape(2, n_features):  # no component axis: shared by all
-        return [("covariances", covariances, covariances)]
-    return [(f"covariances[{i}]", covariances[i:i + 1], covariances[i]) for i in range(len(covariances))]
+    stored = model.per_component(covariances)
+    if model.shared:
+        return [("covariances", stored[0], stored[0])]
+    return [(f"covariances[{i}]", part, part[0]) for i, part in enumerate(stored)]

@@ -37,10 +37,10 @@ class CovarianceModel:
     moment_from_dense : (K, D, D) per-component second moments -> the moment statistic
     dense : (covariances, K, D) -> (K, D, D) covariance matrices
     marginal : (covariances, columns) -> the covariances of those columns only
-    permute : (covariances, order) -> covariances with the components in ``order``
     rescale : (covariances, factor (D,)) -> covariances of y = factor · x
     min_variances : (covariances, K) -> (K,) each component's smallest variance
     rescale_exact : whether ``rescale`` is exact for a non-uniform factor
+    shared : one covariance for every component (``covariances`` has no component axis)
     """
 
     name: str
@@ -58,10 +58,20 @@ class CovarianceModel:
     moment_from_dense: Callable
     dense: Callable
     marginal: Callable
-    permute: Callable
     rescale: Callable
     min_variances: Callable
     rescale_exact: bool = True
+    shared: bool = False
+
+    def permute(self, covariances: np.ndarray, order) -> np.ndarray:
+        """``covariances`` (or their precision factors) with the components in ``order``."""
+        return covariances if self.shared else covariances[np.asarray(order)]
+
+    def per_component(self, covariances: np.ndarray) -> list:
+        """One covariance per component as stored (a batch of one), or the shared one alone."""
+        if self.shared:
+            return [covariances]
+        return [covariances[i:i + 1] for i in range(len(covariances))]
 
 
 # ---------------------------------------------------------------- shared kernels
@@ -146,13 +156,3 @@ def quad_weights_full(means_c: np.ndarray, prec_chol: np.ndarray):
     second = -precisions[:, rows, cols] * np.where(rows == cols, 0.5, 1.0)
     linear = np.einsum("kde,ke->kd", precisions, means_c)
     return np.hstack([second, linear]).T, -0.5 * np.einsum("kd,kd->k", linear, means_c)
-
-
-def same_for_all(covariances: np.ndarray, order) -> np.ndarray:
-    """``permute`` for models with one covariance shared by every component."""
-    return covariances
-
-
-def per_component(covariances: np.ndarray, order) -> np.ndarray:
-    """``permute`` for models with a covariance per component (first axis)."""
-    return covariances[np.asarray(order)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gmmcli.core.models.base import CovarianceModel, per_component, prec_chol_of_variances
+from gmmcli.core.models.base import CovarianceModel, prec_chol_of_variances
 
 
 def _mahalanobis(Xc, means_c, prec_chol):
@@ -53,7 +53,6 @@ MODEL = CovarianceModel(
     moment_from_dense=lambda second: np.diagonal(second, axis1=1, axis2=2).copy(),
     dense=_dense,
     marginal=lambda cov, o: cov[:, o],
-    permute=per_component,
     rescale=lambda cov, factor: cov * factor**2,
     min_variances=lambda cov, k: cov.min(axis=1),
 )

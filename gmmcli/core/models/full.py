@@ -5,8 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gmmcli.core.models.base import (
-    CovarianceModel, cholesky_precision, features_full, n_triu, per_component, quad_weights_full, triu,
-    unpack_triu,
+    CovarianceModel, cholesky_precision, features_full, n_triu, quad_weights_full, unpack_triu,
 )
 
 
@@ -44,7 +43,6 @@ MODEL = CovarianceModel(
     moment_from_dense=lambda second: second,
     dense=lambda cov, k, d: cov,
     marginal=lambda cov, o: cov[:, o][:, :, o],
-    permute=per_component,
     rescale=lambda cov, factor: cov * np.multiply.outer(factor, factor),
     min_variances=lambda cov, k: np.linalg.eigvalsh(cov)[:, 0],
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from gmmcli.core.models.base import CovarianceModel, per_component, prec_chol_of_variances
+from gmmcli.core.models.base import CovarianceModel, prec_chol_of_variances
 
 
 def _mahalanobis(Xc, means_c, prec_chol):
@@ -52,7 +52,6 @@ MODEL = CovarianceModel(
     moment_from_dense=lambda second: np.trace(second, axis1=1, axis2=2),
     dense=lambda cov, k, d: cov[:, None, None] * np.eye(d),
     marginal=lambda cov, o: cov,
-    permute=per_component,
     # one variance for every direction: each is scaled by the mean of factor²
     rescale=lambda cov, factor: cov * float(np.mean(factor**2)),
     min_variances=lambda cov, k: cov.copy(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gmmcli.core.models.base import (
-    CovarianceModel, cholesky_precision, features_full, n_triu, quad_weights_full, same_for_all, unpack_triu,
+    CovarianceModel, cholesky_precision, features_full, n_triu, quad_weights_full, unpack_triu,
 )
 
 
@@ -40,7 +40,7 @@ MODEL = CovarianceModel(
     moment_from_dense=lambda second: second.sum(axis=0),
     dense=lambda cov, k, d: np.broadcast_to(cov, (k, d, d)),
     marginal=lambda cov, o: cov[np.ix_(o, o)],
-    permute=same_for_all,
+    shared=True,
     rescale=lambda cov, factor: cov * np.multiply.outer(factor, factor),
     min_variances=lambda cov, k: np.full(k, np.linalg.eigvalsh(cov)[0]),
 )
