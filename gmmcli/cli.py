@@ -400,43 +400,58 @@ def select(
 
     Example: gmmcli select sample_data/walkthrough.csv -k 1-6 -o best.json
     """
-    from gmmcli import render
     from gmmcli.parallel import default_threads
     from gmmcli.pipeline.select import SelectRequest, select as run_select
 
     refuse_terminal_stdin(ctx, inputs)
-    try:
-        ks = parse_k_spec(components)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-    types = tuple(t.strip() for t in covariance.split(",") if t.strip())
-    unknown = [t for t in types if t not in Covariance.__members__]
-    if unknown or not types:
-        raise UsageError(f"--covariance takes a list of {', '.join(MODEL_NAMES)} (got {covariance!r})")
-    fit = fit_request(locals())
-    request = SelectRequest(fit=fit, components=ks, covariance_types=types, criterion=criterion.value,
+    request = SelectRequest(fit=fit_request(locals()), components=parse_k_option(components),
+                            covariance_types=parse_models_option(covariance), criterion=criterion.value,
                             holdout=holdout, cv=cv, seeds=seeds, jobs=jobs or default_threads())
     with TerminalProgress(not quiet, "fitting cells {task.completed}/{task.total}", bar=True) as progress:
         result = run_select(request, on_cell=lambda done, total: progress.update(completed=done, total=total))
-    rows = render.select_rows(result)
-    to_stdout = output != "-"  # with -o - the model takes stdout and the table goes to stderr
-    shown = output_format or (TraceFormat.table if (sys.stdout if to_stdout else sys.stderr).isatty() else TraceFormat.csv)
-    text = show_rows(rows, shown, csv=render.select_csv, json=render.select_json,
-                     table=lambda r: render.select_table(r, criterion.value) + "\n" + render.criterion_chart(r, criterion.value))
-    if to_stdout:
-        write_stdout(text.encode())
-    else:
-        write_stdout(result.document)
-        sys.stderr.write(text)
+    show_selection(result, criterion.value, model_to_stdout=output == "-", output_format=output_format)
     if not quiet:
         best = result.cells[result.best]
         for note in result.notes:
             say(note.replace(": ", f": chosen cell (k={best.k}, {best.covariance_type}): ", 1))
 
 
-def show_rows(rows: list, shown: TraceFormat, **renderers) -> str:
-    """Rows as the chosen format's text (``renderers``: csv, json and table functions)."""
-    return renderers[shown.value](rows)
+def parse_k_option(components: str) -> tuple:
+    try:
+        return parse_k_spec(components)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def parse_models_option(covariance: str) -> tuple:
+    types = tuple(t.strip() for t in covariance.split(",") if t.strip())
+    if not types or any(t not in MODEL_NAMES for t in types):
+        raise UsageError(f"--covariance takes a list of {', '.join(MODEL_NAMES)} (got {covariance!r})")
+    return types
+
+
+def show_selection(result, criterion: str, model_to_stdout: bool, output_format: Optional[TraceFormat]) -> None:
+    """The grid as a table (terminal), CSV or JSON; with ``-o -`` the model takes stdout and the grid stderr."""
+    from gmmcli import render
+
+    table_stream = sys.stderr if model_to_stdout else sys.stdout
+    shown = output_format or (TraceFormat.table if table_stream.isatty() else TraceFormat.csv)
+    text = show_rows(render.select_rows(result), shown, columns=render.SELECT_COLUMNS,
+                     table=lambda r: render.select_table(r, criterion) + "\n" + render.criterion_chart(r, criterion))
+    if model_to_stdout:
+        write_stdout(result.document)
+        sys.stderr.write(text)
+    else:
+        write_stdout(text.encode())
+
+
+def show_rows(rows: list, shown: TraceFormat, columns, table) -> str:
+    """Rows as CSV (these ``columns``), JSON, or the command's ``table(rows)`` for people."""
+    from gmmcli import render
+
+    if shown is TraceFormat.csv:
+        return render.rows_csv(rows, columns)
+    return render.rows_json(rows) if shown is TraceFormat.json else table(rows)
 
 
 @app.command(epilog=EPILOG)
@@ -527,7 +542,7 @@ def trace(
     fitted = pipeline.trace(model)
     chosen = output_format or (TraceFormat.table if sys.stdout.isatty() else TraceFormat.csv)
     rows = render.trace_rows(fitted, all_restarts)
-    text = show_rows(rows, chosen, csv=render.trace_csv, json=render.trace_json,
+    text = show_rows(rows, chosen, columns=render.TRACE_COLUMNS,
                      table=lambda r: render.trace_table(r) + "\n" + render.trace_chart(fitted, all_restarts))
     write_stdout(text.encode())
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import nullcontext
 from typing import Callable, Iterable, Iterator
 
 _CONTROLLER = None
@@ -44,7 +43,7 @@ def ordered_map(fn: Callable, items: Iterable, n_threads: int, window: int = 0) 
         yield from map(fn, items)
         return
     window = window or 2 * n_threads
-    with single_threaded_blas() if n_threads > 1 else nullcontext(), ThreadPoolExecutor(n_threads) as pool:
+    with single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
         pending: deque = deque()
         for item in items:
             pending.append(pool.submit(fn, item))

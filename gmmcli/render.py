@@ -50,17 +50,22 @@ def trace_rows(model, all_restarts: bool = False) -> list:
     return rows
 
 
-def trace_csv(rows: list) -> str:
+TRACE_COLUMNS = ("restart", "iteration", "log_likelihood", "mean_log_likelihood", "change")
+
+
+def rows_csv(rows: list, columns) -> str:
+    """Rows (dicts) as CSV: floats as their shortest round-trip repr, None as an empty cell."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["restart", "iteration", "log_likelihood", "mean_log_likelihood", "change"])
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow([row["restart"], row["iteration"], repr(row["log_likelihood"]),
-                         repr(row["mean_log_likelihood"]), "" if row["change"] is None else repr(row["change"])])
+        writer.writerow(["" if row[c] is None else repr(float(row[c])) if isinstance(row[c], float) else row[c]
+                         for c in columns])
     return buf.getvalue()
 
 
-def trace_json(rows: list) -> str:
+def rows_json(rows: list) -> str:
+    """Rows (dicts) as a JSON array, one key per line."""
     return json.dumps(rows, indent=1, allow_nan=False) + "\n"
 
 
@@ -210,20 +215,6 @@ def select_rows(result) -> list:
                    best=i == result.best)
         rows.append({key: row[key] for key in SELECT_COLUMNS})
     return rows
-
-
-def select_csv(rows: list) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(SELECT_COLUMNS)
-    for row in rows:
-        writer.writerow(["" if row[c] is None else repr(float(row[c])) if isinstance(row[c], float) else row[c]
-                         for c in SELECT_COLUMNS])
-    return buf.getvalue()
-
-
-def select_json(rows: list) -> str:
-    return json.dumps(rows, indent=1, allow_nan=False) + "\n"
 
 
 def select_table(rows: list, criterion: str) -> str:

@@ -142,20 +142,6 @@ def _statistics_from_features(phi, resp_t, covariance_type, shift, weight, log_l
     )
 
 
-def accumulate_statistics_plain(Xc, resp, shift, covariance_type, sample_weight=None, log_likelihood=0.0):
-    """Reference accumulation: one moment computation per component type, no features."""
-    if sample_weight is not None:
-        resp = resp * sample_weight[:, None]
-        weight = float(sample_weight.sum())
-    else:
-        weight = float(len(Xc))
-    ops = MODELS[covariance_type]
-    return SufficientStats(
-        covariance_type, shift, weight, resp.sum(axis=0), resp.T @ Xc, ops.moment(Xc, resp),
-        float(log_likelihood),
-    )
-
-
 def block_statistics(X, sample_weight, start, *, params: GaussianMixtureParams, shift) -> SufficientStats:
     """E-step over one block of rows: the block's summed statistics (the fast path).
 
@@ -191,20 +177,6 @@ def block_statistics(X, sample_weight, start, *, params: GaussianMixtureParams, 
     return _statistics_from_features(phi, resp, params.covariance_type, shift, weight, ll)
 
 
-def block_statistics_plain(X, sample_weight, start, *, params: GaussianMixtureParams, shift) -> SufficientStats:
-    """The reference E-step: Mahalanobis distances from Cholesky factors, one moment per component.
-
-    Slower than :func:`block_statistics`, and free of the expanded quadratic form;
-    the tests hold the fast path to it.
-    """
-    if shift.any():
-        X = X - shift
-        params = shift_params(params, shift)
-    log_norm, resp = normalize_log_prob(estimate_weighted_log_prob(X, params))
-    ll = log_norm.sum() if sample_weight is None else log_norm @ sample_weight
-    return accumulate_statistics_plain(X, resp, shift, params.covariance_type, sample_weight, ll)
-
-
 def shift_params(params: GaussianMixtureParams, shift) -> GaussianMixtureParams:
     """The same mixture with the means moved by ``-shift``."""
     return GaussianMixtureParams(
@@ -220,11 +192,6 @@ def m_step(stats: SufficientStats, reg_covar: float) -> GaussianMixtureParams:
     means_c = stats.sx / nk[:, None]
     covariances = ops.m_step(stats.moment, nk, means_c, reg_covar)
     return make_params(nk / nk.sum(), means_c + stats.shift, covariances, stats.covariance_type)
-
-
-def row_log_likelihood(X, sample_weight, start, *, params: GaussianMixtureParams) -> np.ndarray:
-    """log p(xᵢ) for every row of a block (a block function for ``map_rows``)."""
-    return score_rows(X, params)[0]
 
 
 LOWEST = -np.finfo(float).max

@@ -79,7 +79,7 @@ def test_offset_data_is_fitted_exactly(rng):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("offset", [0.0, 50.0])
 def test_fast_kernel_equals_plain_kernel(rng, covariance_type, offset):
-    from gmmcli.core.stats import block_statistics_plain
+    from tests.core.reference import block_statistics_plain
 
     X = blobs(rng, n=300, d=4, k=3) + offset
     params = random_params(rng, covariance_type, k=3, d=4)
