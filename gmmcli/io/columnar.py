@@ -21,15 +21,15 @@ input gives byte-identical files.
 from __future__ import annotations
 
 import errno
-import os
 from contextlib import contextmanager
 from dataclasses import replace
 from typing import BinaryIO, Iterator, Optional, Sequence
 
 import numpy as np
 
-from gmmcli.errors import DataError, NoInputError, WriteError
+from gmmcli.errors import DataError, WriteError
 from gmmcli.io.csv_reader import DEFAULT_BLOCK_BYTES, Block, CsvFormat, CsvReader, _fill_column
+from gmmcli.io.source import open_file
 
 PARQUET_EXTENSIONS = (".parquet", ".pq")
 ARROW_EXTENSIONS = (".arrow", ".feather", ".ipc")
@@ -78,17 +78,8 @@ def _with_article(noun: str) -> str:
 
 def _read_magic(path: str, label: str) -> bytes:
     """The first 8 bytes of ``path``, turning an unreadable file into a NoInputError."""
-    try:
-        if os.path.isdir(path):
-            raise NoInputError(f"{path}: is a directory, not {label}")
-        with open(path, "rb") as handle:
-            return handle.read(8)
-    except FileNotFoundError:
-        raise NoInputError(f"{path}: no such file") from None
-    except PermissionError:
-        raise NoInputError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise NoInputError(f"{path}: cannot open: {exc.strerror}") from None
+    with open_file(path, label) as handle:
+        return handle.read(8)
 
 
 def _is_number_type(data_type) -> bool:

@@ -25,6 +25,7 @@ from gmmcli import __version__
 from gmmcli.core.models import MODELS
 from gmmcli.core.params import GaussianMixtureParams, make_params
 from gmmcli.errors import ModelError, NoInputError, NumericalError
+from gmmcli.io.source import open_file
 from gmmcli.scaler import Scaler
 
 FORMAT = "gmmcli-model"
@@ -107,6 +108,14 @@ def dumps_model(model: Model) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
+def write_model(out, model: Model) -> bytes:
+    """The model's document, also written to ``out`` (an atomic output) when there is one."""
+    document = dumps_model(model)
+    if out is not None:
+        out.write(document)
+    return document
+
+
 def _dumps(value, indent: str) -> str:
     """JSON with objects and nested arrays indented, arrays of scalars on one line."""
     inner = indent + "  "
@@ -164,15 +173,11 @@ def read_model(path: str) -> Model:
     ModelError
         The file is not a valid gmmcli model; the one-line message names the field.
     """
-    try:
-        with open(path, "rb") as handle:
+    with open_file(path, "a model file", missing="no such model file") as handle:
+        try:
             raw = handle.read()
-    except FileNotFoundError:
-        raise NoInputError(f"{path}: no such model file") from None
-    except IsADirectoryError:
-        raise NoInputError(f"{path}: is a directory, not a model file") from None
-    except OSError as exc:
-        raise NoInputError(f"{path}: cannot read: {exc.strerror}") from None
+        except OSError as exc:
+            raise NoInputError(f"{path}: cannot read: {exc.strerror}") from None
     return parse_model(raw, path)
 
 

@@ -21,6 +21,21 @@ def display_name(path: str) -> str:
     return "<stdin>" if path == STDIN else path
 
 
+def open_file(path: str, what: str, missing: str = "no such file") -> BinaryIO:
+    """``path`` opened for reading bytes; a missing, unreadable or directory path is a
+    NoInputError naming it (``what``: what the path should be, for the directory message)."""
+    try:
+        if os.path.isdir(path):
+            raise NoInputError(f"{path}: is a directory, not {what}")
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise NoInputError(f"{path}: {missing}") from None
+    except PermissionError:
+        raise NoInputError(f"{path}: permission denied") from None
+    except OSError as exc:
+        raise NoInputError(f"{path}: cannot open: {exc.strerror}") from None
+
+
 def open_binary(path: str) -> BinaryIO:
     """A binary stream of the (decompressed) bytes of ``path`` or of stdin.
 
@@ -35,16 +50,7 @@ def open_binary(path: str) -> BinaryIO:
         if peek == GZIP_MAGIC:
             return gzip.GzipFile(fileobj=raw, mode="rb")
         return raw
-    try:
-        if os.path.isdir(path):
-            raise NoInputError(f"{path}: is a directory, not a CSV file")
-        handle = open(path, "rb")
-    except FileNotFoundError:
-        raise NoInputError(f"{path}: no such file") from None
-    except PermissionError:
-        raise NoInputError(f"{path}: permission denied") from None
-    except OSError as exc:
-        raise NoInputError(f"{path}: cannot open: {exc.strerror}") from None
+    handle = open_file(path, "a CSV file")
     lower = path.lower()
     if lower.endswith(".gz"):
         return gzip.GzipFile(fileobj=handle, mode="rb")

@@ -66,6 +66,12 @@ class TrainingData:
     def close(self) -> None:
         self.engine.close()
 
+    def __enter__(self) -> "TrainingData":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
 
 def load_training_data(req: DataRequest, *, n_components: int = 1, covariance_type: str = DEFAULT_MODEL,
                        init_model: Optional[Model] = None, on_note: Optional[Callable] = None) -> TrainingData:

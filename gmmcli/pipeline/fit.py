@@ -19,7 +19,7 @@ from gmmcli.core.params import GaussianMixtureParams, permute_components
 from gmmcli.core.stats import block_statistics
 from gmmcli.errors import ConvergenceError, NumericalError, UsageError
 from gmmcli.io.atomic import output_file
-from gmmcli.io.model_file import Model, dumps_model, read_model
+from gmmcli.io.model_file import Model, read_model, write_model
 from gmmcli.pipeline import compare
 from gmmcli.pipeline.data import DataRequest, TrainingData, load_training_data, refuse_overwriting_input
 from gmmcli.scaler import jacobian_block
@@ -97,26 +97,19 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
     req = with_init_model_k(req, init_model)
     validate_fit_request(req)
     refuse_overwriting_input(req.data.inputs, req.output)
-    data = None
-    try:
-        with output_file(req.output) as out:
-            align_model = read_model(req.align_to) if req.align_to else None
-            data = load_training_data(req.data, n_components=req.n_components, covariance_type=req.covariance_type,
-                                      init_model=init_model, on_note=on_note)
+    with output_file(req.output) as out:
+        align_model = read_model(req.align_to) if req.align_to else None
+        with load_training_data(req.data, n_components=req.n_components, covariance_type=req.covariance_type,
+                                init_model=init_model, on_note=on_note) as data:
             start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
             jacobian = original_units_jacobian(data)
             runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing, jacobian)
             model, notes = build_model(req, data, runs, order=component_order(req, data, align_model, start),
                                        jacobian=jacobian)
             model, compare_notes = compare_with_earlier(model, data, init_model, align_model)
-            if req.strict:
-                enforce_strict(req, model)
-            document = dumps_model(model)
-            if out is not None:
-                out.write(document)
-    finally:
-        if data is not None:
-            data.close()
+        if req.strict:
+            enforce_strict(req, model)
+        document = write_model(out, model)
     notes = data.notes + rows_per_component_warnings(req, data) + notes + compare_notes
     return FitResult(model, document, notes, time.perf_counter() - started)
 

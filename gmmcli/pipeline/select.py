@@ -17,7 +17,7 @@ from gmmcli.core.models import MODEL_NAMES
 from gmmcli.core.params import n_parameters
 from gmmcli.errors import ConvergenceError, NumericalError, UsageError
 from gmmcli.io.atomic import output_file
-from gmmcli.io.model_file import Model, dumps_model
+from gmmcli.io.model_file import Model, write_model
 from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input
 from gmmcli.pipeline.fit import (
     FitRequest, build_model, choose_restart, enforce_strict, row_log_likelihood_original, run_restarts,
@@ -127,35 +127,32 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
     started = time.perf_counter()
     validate_select_request(req)
     refuse_overwriting_input(req.fit.data.inputs, req.fit.output)
-    data = None
-    try:
-        with output_file(req.fit.output) as out:
-            # the rows are read here even for --engine dask, whose workers get them as they are
-            data = load_training_data(replace(req.fit.data, engine="memory"), n_components=max(req.components),
-                                      covariance_type=req.fit.covariance_type)
-            tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds)
-                     for cov in req.covariance_types for k in req.components]
+    tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds) for cov in req.covariance_types
+             for k in req.components]
+    with output_file(req.fit.output) as out:
+        # the rows are read here even for --engine dask, whose workers get them as they are
+        with load_training_data(replace(req.fit.data, engine="memory"), n_components=max(req.components),
+                                covariance_type=req.fit.covariance_type) as data:
             cells = list(_run_cells(req, data, tasks, on_cell))
-            per_seed = len(tasks) // req.seeds
-            main = cells[:per_seed]
-            best = _choose(main, req.criterion)
-            if best is None:
-                raise NumericalError("every cell of the grid failed; see the table with --format csv")
-            wins = _count_wins(cells, per_seed, req.criterion)
-            model = replace(main[best].model, selection={
-                "criterion": req.criterion, "components": list(req.components),
-                "covariance_types": list(req.covariance_types), "seeds": req.seeds,
-                "holdout": req.holdout, "cv": req.cv,
-                "rows": [_json_row(c) for c in main],
-            })
-            document = dumps_model(model)
-            if out is not None:
-                out.write(document)
-    finally:
-        if data is not None:
-            data.close()
-    return SelectResult(tuple(replace(c, model=None) for c in main), best, wins, model, document,
+        per_seed = len(tasks) // req.seeds
+        main = cells[:per_seed]
+        best = _choose(main, req.criterion)
+        if best is None:
+            raise NumericalError("every cell of the grid failed; see the table with --format csv")
+        model = replace(main[best].model, selection=selection_record(req, main))
+        document = write_model(out, model)
+    return SelectResult(tuple(replace(c, model=None) for c in main), best,
+                        _count_wins(cells, per_seed, req.criterion), model, document,
                         time.perf_counter() - started, main[best].notes)
+
+
+def selection_record(req: SelectRequest, cells: list) -> dict:
+    """What the chosen model file records of the grid."""
+    return {
+        "criterion": req.criterion, "components": list(req.components),
+        "covariance_types": list(req.covariance_types), "seeds": req.seeds,
+        "holdout": req.holdout, "cv": req.cv, "rows": [_json_row(c) for c in cells],
+    }
 
 
 def _run_cells(req: SelectRequest, data: TrainingData, tasks: list, on_cell):
