@@ -524,7 +524,9 @@ def sample(
     """
     from gmmcli import pipeline
 
-    pipeline.sample(pipeline.SampleRequest(model, n_samples, seed, labels, output_path(output)), write_stdout)
+    request = pipeline.SampleRequest(model=model, n_samples=n_samples, seed=seed, labels=labels,
+                                     output=output_path(output))
+    pipeline.sample(request, write_stdout)
 
 
 @app.command(epilog=EPILOG)

@@ -100,3 +100,25 @@ def test_float32_is_close_to_float64(tmp_path, rng, covariance_type):
     np.testing.assert_allclose(b.params.covariances, a.params.covariances, atol=1e-4)
     assert b.log_likelihood["mean"] == pytest.approx(a.log_likelihood["mean"], rel=1e-5)
     assert b.settings["dtype"] == "float32"
+
+
+def test_every_engine_implements_the_protocol_and_samples_the_same_rows(tmp_path, rng):
+    from gmmcli.engines.base import Engine
+    from gmmcli.engines.memory import MemoryEngine
+
+    X = blobs(rng, n=1000, d=3)
+    memory = MemoryEngine(X)
+    writer = SpoolWriter(str(tmp_path / "s.f64"), 3, 64)
+    writer.write(X)
+    writer.close()
+    spool = SpoolEngine(str(tmp_path / "s.f64"), 1000, 3, 64)
+    for engine in (memory, spool, memory.subset(np.arange(10)), spool.subset(np.arange(10)), spool.with_threads(1)):
+        assert isinstance(engine, Engine)
+    for n in (5, 200, 5000):
+        a = memory.sample_rows(n, np.random.default_rng(3))
+        b = spool.sample_rows(n, np.random.default_rng(3))
+        np.testing.assert_array_equal(a, b)
+    rows = np.array([999, 0, 500, 64, 63])
+    np.testing.assert_array_equal(spool.subset(rows).X, X[rows])
+    spool.close()
+    assert not (tmp_path / "s.f64").exists()

@@ -10,11 +10,12 @@ so the same seed starts EM at the same place on every engine.
 
 from __future__ import annotations
 
-from typing import Callable, Optional, Protocol, Sequence
+from typing import Callable, Optional, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
 
+@runtime_checkable
 class Engine(Protocol):
     """Training rows (standardized when the fit standardizes), summed block by block.
 

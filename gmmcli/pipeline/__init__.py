@@ -1,8 +1,10 @@
-"""The application layer: one function per command, returning values, printing nothing.
+"""The application layer: one module per command, requests in, values out, printing nothing.
 
-read → scale → engine → EM → result. Output is written through
-:class:`~gmmcli.io.atomic.AtomicFile` (opened before any work, so an
-unwritable destination fails fast) or handed back to the caller as bytes.
+read → scale → engine → EM → result. A :class:`DataRequest` (inputs, reader options,
+columns, weights, missing values, engine) is nested in fit's and select's requests;
+``data`` turns it into :class:`TrainingData` (the rows behind an engine, their scaler and
+shift). Output is written through :class:`~gmmcli.io.atomic.AtomicFile` (opened before
+any work, so an unwritable destination fails fast) or handed back to the caller as bytes.
 """
 
 from gmmcli.pipeline.data import DataRequest, TrainingData, load_training_data, refuse_overwriting_input
