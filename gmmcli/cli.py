@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - older typer
 
 from gmmcli import __version__
 from gmmcli.console import LOG, LOG_FORMATS, stderr_is_terminal
-from gmmcli.core.models import DEFAULT_MODEL, MODEL_NAMES
+from gmmcli.core.models import DEFAULT_MODEL, SKLEARN_MODELS, all_spellings, canonical_name, resolve_model_names
 from gmmcli.errors import (
     ConvergenceError, DataError, GmmError, NoInputError, NumericalError, OutputError,
     UsageError, WriteError,
@@ -95,7 +95,8 @@ def choices(name: str, values) -> type:
     return Enum(name, {v.replace("++", "_pp").replace("-", "_"): v for v in values}, type=str)
 
 
-Covariance = choices("Covariance", MODEL_NAMES)
+MODELS_HELP = (f"{', '.join(all_spellings())} (any case; mclust's VVV, EEE, VVI and VII are full, tied, diag "
+               "and spherical; E and V are mclust's one-column models)")
 Init = choices("Init", ("kmeans++", "kmeans", "random", "random-from-data"))
 Dtype = choices("Dtype", ("float64", "float32"))
 PredictMissing = choices("PredictMissing", ("error", "drop", "marginalize"))
@@ -310,7 +311,7 @@ def fit(
     delimiter: Delimiter = ",",
     tabs: Tabs = False,
     decimal: Decimal = ".",
-    covariance: Annotated[Covariance, typer.Option("--covariance", help="Covariance type.")] = Covariance(DEFAULT_MODEL),
+    covariance: Annotated[str, typer.Option("--covariance", metavar="MODEL", help=f"Covariance model: {MODELS_HELP}.")] = DEFAULT_MODEL,
     reg_covar: RegCovar = 1e-6,
     tol: Tol = 1e-3,
     max_iter: MaxIter = 100,
@@ -339,7 +340,7 @@ def fit(
         raise UsageError("-k/--components is required: how many components to fit "
                          "(to choose k, run: gmmcli select INPUT)")
     refuse_terminal_stdin(ctx, inputs)
-    request = fit_request(locals(), n_components=components, covariance_type=covariance.value,
+    request = fit_request(locals(), n_components=components, covariance_type=parse_model_option(covariance),
                           init_model=init_model, align_to=align_to)
     template = "restart {task.fields[restart]}  iteration {task.completed}/{task.total}  " \
                "log-likelihood per row {task.fields[ll]}"
@@ -364,7 +365,7 @@ def select(
     ctx: typer.Context,
     inputs: Inputs = None,
     components: Annotated[str, typer.Option("--components", "-k", metavar="KS", help="Values of k: 3, 1-9 or 2,4,8.")] = "1-9",
-    covariance: Annotated[str, typer.Option("--covariance", metavar="TYPES", help="Covariance types to try, comma-separated.")] = ",".join(MODEL_NAMES),
+    covariance: Annotated[str, typer.Option("--covariance", metavar="MODELS", help=f"Covariance models to try, comma-separated, or all (mclust's 14; E and V for one column): {MODELS_HELP}.")] = ",".join(SKLEARN_MODELS),
     criterion: Annotated[Criterion, typer.Option("--criterion", help="What chooses: BIC, AIC, ICL (lower is better) or held-out log-likelihood.")] = Criterion.bic,
     holdout: Annotated[Optional[float], typer.Option("--holdout", help="Also score each cell on this fraction of rows held out.", metavar="FRACTION")] = None,
     cv: Annotated[Optional[int], typer.Option("--cv", help="Also score each cell by K-fold cross-validation.", metavar="FOLDS")] = None,
@@ -423,11 +424,21 @@ def parse_k_option(components: str) -> tuple:
         raise UsageError(str(exc)) from None
 
 
+def parse_model_option(covariance: str) -> str:
+    """fit's --covariance: one model, any spelling → the table's name."""
+    try:
+        return canonical_name(covariance)
+    except ValueError as exc:
+        raise UsageError(f"--covariance: {exc}") from None
+
+
 def parse_models_option(covariance: str) -> tuple:
-    types = tuple(t.strip() for t in covariance.split(",") if t.strip())
-    if not types or any(t not in MODEL_NAMES for t in types):
-        raise UsageError(f"--covariance takes a list of {', '.join(MODEL_NAMES)} (got {covariance!r})")
-    return types
+    """select's --covariance: names and ``all``, checked here, resolved once the data's columns are known."""
+    try:
+        resolve_model_names(covariance)
+    except ValueError as exc:
+        raise UsageError(f"--covariance: {exc}") from None
+    return tuple(t.strip() for t in covariance.split(",") if t.strip())
 
 
 def show_selection(result, criterion: str, model_to_stdout: bool, output_format: Optional[TraceFormat]) -> None:

@@ -7,7 +7,7 @@ import io
 import json
 import math
 
-MARKERS = "*o+x#@%&"
+MARKERS = "*o+x#@%&=~^$?!abcdefgh"  # one per series: mclust's 14 models fit
 
 
 def format_number(value: float, digits: int = 6) -> str:

@@ -30,7 +30,7 @@ def check(run, args, code, message, tmp_path=None):
 
 
 def test_unknown_choice_and_option_are_one_line_usage_errors(run):
-    res = run("fit", WALK, "--covariance", "round")
+    res = run("fit", WALK, "-k", 2, "--covariance", "round")
     assert res.code == 2 and res.err.count("\n") == 1 and res.err.startswith("gmmcli: error: ")
     assert "round" in res.err
     res = run("fit", WALK, "--frobnicate")
@@ -57,7 +57,7 @@ def test_model_errors_exit_65(run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.json").write_text('{"format": "gmmcli-model", "schema_version": 9}')
     check(run, ["predict", "m.json", WALK], 65,
-          "m.json: field 'schema_version': 9 is newer than this gmmcli reads (1); upgrade gmmcli")
+          "m.json: field 'schema_version': 9 is newer than this gmmcli reads (2); upgrade gmmcli")
     (tmp_path / "t.json").write_text('{"format": "gmmcli-mo')
     check(run, ["trace", "t.json"], 65, "t.json: not a model file (truncated at line 1, column 12)")
 

@@ -9,6 +9,7 @@ import pytest
 from scipy.stats import multivariate_normal
 
 from gmmcli.cli import parse_k_spec
+from gmmcli.core.models import all_spellings
 from gmmcli.core.criteria import aic, bic, icl
 from gmmcli.core.params import n_parameters
 from gmmcli.io.model_file import read_model
@@ -130,7 +131,8 @@ def test_cli_select_model_to_stdout(tmp_path, run):
 
 @pytest.mark.parametrize("args,message", [
     (["-k", "0"], "-k range '0' must be increasing and at least 1"),
-    (["--covariance", "round"], "--covariance takes a list of full, tied, diag, spherical (got 'round')"),
+    (["--covariance", "round"], "--covariance: unknown covariance model 'round' (choose from "
+                                + ", ".join(all_spellings()) + ", or all)"),
     (["--criterion", "holdout"], "--criterion holdout needs --holdout FRACTION or --cv FOLDS"),
     (["--holdout", "1.5"], "--holdout must be a fraction between 0 and 1 (got 1.5)"),
     (["--cv", "1"], "--cv must be at least 2 folds (got 1)"),

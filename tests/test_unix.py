@@ -388,9 +388,9 @@ def test_help_has_no_type_labels_and_shows_brackets(command):
 
 
 def test_choice_errors_have_no_value_error_prefix(run):
-    res = run("fit", WALK, "-k", 2, "--covariance", "round")
-    assert res.err == ("gmmcli: error: Invalid value for '--covariance': 'round' is not one of "
-                       "'full', 'tied', 'diag', 'spherical'.\n")
+    res = run("fit", WALK, "-k", 2, "--init", "round")
+    assert res.err == ("gmmcli: error: Invalid value for '--init': 'round' is not one of "
+                       "'kmeans++', 'kmeans', 'random', 'random-from-data'.\n")
 
 
 def test_progress_appears_only_once_there_is_work(monkeypatch):

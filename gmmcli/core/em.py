@@ -85,6 +85,6 @@ def run_em(
             break
         if n_iter >= max_iter:
             break
-        params = m_step(stats, reg_covar)
+        params = m_step(stats, reg_covar, previous=params)
         n_iter += 1
     return EMResult(params, tuple(history), n_iter, converged, stats)

@@ -185,12 +185,17 @@ def shift_params(params: GaussianMixtureParams, shift) -> GaussianMixtureParams:
     )
 
 
-def m_step(stats: SufficientStats, reg_covar: float) -> GaussianMixtureParams:
-    """Maximise the expected complete-data log-likelihood given summed statistics."""
+def m_step(stats: SufficientStats, reg_covar: float, previous=None) -> GaussianMixtureParams:
+    """Maximise the expected complete-data log-likelihood given summed statistics.
+
+    ``previous``: the parameters of the last iteration, from which the iterative M-steps of
+    some covariance models warm-start their inner loops.
+    """
     ops = MODELS[stats.covariance_type]
     nk = stats.nk + COUNT_EPS
     means_c = stats.sx / nk[:, None]
-    covariances = ops.m_step(stats.moment, nk, means_c, reg_covar)
+    covariances = ops.m_step(stats.moment, nk, means_c, reg_covar,
+                             None if previous is None else previous.covariances)
     return make_params(nk / nk.sum(), means_c + stats.shift, covariances, stats.covariance_type)
 
 

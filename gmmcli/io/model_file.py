@@ -23,13 +23,17 @@ import numpy as np
 
 from gmmcli import __version__
 from gmmcli.core.models import MODELS
+from gmmcli.core.models.base import decompose
 from gmmcli.core.params import GaussianMixtureParams, make_params
 from gmmcli.errors import ModelError, NoInputError, NumericalError
 from gmmcli.io.source import open_file
 from gmmcli.scaler import Scaler
 
 FORMAT = "gmmcli-model"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version 2 added mclust's covariance models and their "decomposition"; a model that
+# version 1 can express (scikit-learn's four) is still written as version 1.
+FIRST_VERSION_WITH_DECOMPOSITION = 2
 WEIGHT_SUM_TOLERANCE = 1e-6
 SYMMETRY_TOLERANCE = 1e-8
 
@@ -71,9 +75,10 @@ def _list(a: np.ndarray) -> Any:
 def model_to_document(model: Model) -> dict:
     """The JSON document of a model, keys in a fixed order."""
     p = model.params
+    decomposed = p.model.has_decomposition
     doc = {
         "format": FORMAT,
-        "schema_version": SCHEMA_VERSION,
+        "schema_version": FIRST_VERSION_WITH_DECOMPOSITION if decomposed else 1,
         "gmmcli_version": model.gmmcli_version,
         "feature_names": list(model.feature_names),
         "has_header": model.has_header,
@@ -85,6 +90,7 @@ def model_to_document(model: Model) -> dict:
         "weights": _list(p.weights),
         "means": _list(p.means),
         "covariances": _list(p.covariances),
+        **({"decomposition": decomposition_document(p)} if decomposed else {}),
         "settings": model.settings,
         "n_samples": model.n_samples,
         "converged": model.converged,
@@ -97,6 +103,12 @@ def model_to_document(model: Model) -> dict:
     if model.selection is not None:
         doc["selection"] = model.selection
     return doc
+
+
+def decomposition_document(params: GaussianMixtureParams) -> dict:
+    """Volume λ_k, shape A_k and orientation D_k of each Σ_k = λ_k D_k A_k D_kᵀ (mclust's terms)."""
+    parts = decompose(params.dense_covariances())
+    return {key: _list(value) for key, value in parts.items()}
 
 
 def dumps_model(model: Model) -> bytes:

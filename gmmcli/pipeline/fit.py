@@ -101,6 +101,7 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
         align_model = read_model(req.align_to) if req.align_to else None
         with load_training_data(req.data, n_components=req.n_components, covariance_type=req.covariance_type,
                                 init_model=init_model, on_note=on_note) as data:
+            check_model_fits_columns(req.covariance_type, len(data.names))
             start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
             jacobian = original_units_jacobian(data)
             runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing, jacobian)
@@ -134,6 +135,14 @@ def warm_start(model: Model, scaler, covariance_type: str) -> GaussianMixturePar
             f"but --covariance is {covariance_type!r}"
         )
     return compare.in_space_of(model, scaler)
+
+
+def check_model_fits_columns(covariance_type: str, n_features: int) -> None:
+    """mclust's one-column models (E, V) take one column only."""
+    only = get_model(covariance_type).n_features_only
+    if only and only != n_features:
+        raise UsageError(f"--covariance {covariance_type} is a one-column model, but the data have {n_features} columns "
+                         "(choose the column with -c)")
 
 
 def rows_per_component_warnings(req: FitRequest, data: TrainingData) -> tuple:

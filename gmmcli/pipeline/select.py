@@ -13,7 +13,7 @@ from typing import Optional
 import numpy as np
 
 from gmmcli.core.criteria import CRITERIA, aic, bic, entropy_block, icl
-from gmmcli.core.models import MODEL_NAMES
+from gmmcli.core.models import SKLEARN_MODELS, get_model, resolve_model_names
 from gmmcli.core.params import n_parameters
 from gmmcli.errors import ConvergenceError, NumericalError, UsageError
 from gmmcli.io.atomic import output_file
@@ -31,7 +31,7 @@ class SelectRequest:
 
     fit: FitRequest
     components: tuple = (1, 2, 3)
-    covariance_types: tuple = MODEL_NAMES
+    covariance_types: tuple = SKLEARN_MODELS  # names in any spelling, or "all" (resolved with the data's columns)
     criterion: str = "bic"
     holdout: Optional[float] = None
     cv: Optional[int] = None
@@ -127,12 +127,13 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
     started = time.perf_counter()
     validate_select_request(req)
     refuse_overwriting_input(req.fit.data.inputs, req.fit.output)
-    tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds) for cov in req.covariance_types
-             for k in req.components]
     with output_file(req.fit.output) as out:
         # the rows are read here even for --engine dask, whose workers get them as they are
         with load_training_data(replace(req.fit.data, engine="memory"), n_components=max(req.components),
                                 covariance_type=req.fit.covariance_type) as data:
+            req = replace(req, covariance_types=grid_models(req.covariance_types, len(data.names)))
+            tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds) for cov in req.covariance_types
+                     for k in req.components]
             cells = list(_run_cells(req, data, tasks, on_cell))
         per_seed = len(tasks) // req.seeds
         main = cells[:per_seed]
@@ -144,6 +145,18 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
     return SelectResult(tuple(replace(c, model=None) for c in main), best,
                         _count_wins(cells, per_seed, req.criterion), model, document,
                         time.perf_counter() - started, main[best].notes)
+
+
+def grid_models(names: tuple, n_features: int) -> tuple:
+    """The models of the grid: any spelling and ``all`` resolved; one-column models only for one column."""
+    try:
+        models = resolve_model_names(",".join(names), n_features)
+    except ValueError as exc:
+        raise UsageError(f"--covariance: {exc}") from None
+    wrong = [m for m in models if get_model(m).n_features_only not in (0, n_features)]
+    if wrong:
+        raise UsageError(f"--covariance {', '.join(wrong)}: one-column model(s), but the data have {n_features} columns")
+    return models
 
 
 def selection_record(req: SelectRequest, cells: list) -> dict:

@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from gmmcli.core.models import MODEL_NAMES
 from gmmcli.errors import ModelError, NoInputError
 from gmmcli.io.model_file import dumps_model, parse_model, read_model
 from tests.helpers import ROOT
@@ -30,7 +31,7 @@ def test_schema_file_lists_every_key_written():
     schema = json.load(open(schema_path))
     doc = golden_doc()
     assert set(schema["required"]) == set(doc)
-    assert set(schema["properties"]) == set(doc) | {"selection"}
+    assert set(schema["properties"]) == set(doc) | {"selection", "decomposition"}  # optional fields
 
 
 def mutate(path_keys, value):
@@ -52,7 +53,7 @@ def mutate(path_keys, value):
     (b'{"format": "gmmcli-model", "x": NaN}', "m.json: not a valid model file: NaN is not valid JSON"),
     (b'{"format": "gmmcli-model", "x": Infinity}', "m.json: not a valid model file: Infinity is not valid JSON"),
     (b'{"format": "gmmcli-model", "x": 1e400}', "m.json: not a valid model file: number 1e400 is out of range"),
-    (mutate(["schema_version"], 2), "m.json: field 'schema_version': 2 is newer than this gmmcli reads (1); upgrade gmmcli"),
+    (mutate(["schema_version"], 3), "m.json: field 'schema_version': 3 is newer than this gmmcli reads (2); upgrade gmmcli"),
     (mutate(["weights"], [0.5, 0.5]), "m.json: field 'weights': shape is [2], expected [3]"),
     (mutate(["weights"], [0.5, 0.6, -0.1]), "m.json: field 'weights': contains a negative weight"),
     (mutate(["weights"], [0.5, 0.5, 0.5]), "m.json: field 'weights': sum to 1.5, not 1"),
@@ -60,7 +61,8 @@ def mutate(path_keys, value):
     (mutate(["means"], "x"), "m.json: field 'means': expected an array, got 'x'"),
     (mutate(["covariances"], [[1, 1], [1, -1], [1, 1]]), "m.json: field 'covariances[1]': is not positive definite"),
     (mutate(["scaler", "scale"], [1.0, 0.0]), "m.json: field 'scaler.scale': contains a value that is not positive"),
-    (mutate(["covariance_type"], "banana"), "m.json: field 'covariance_type': 'banana' is not one of full, tied, diag, spherical"),
+    (mutate(["covariance_type"], "banana"), "m.json: field 'covariance_type': 'banana' is not one of "
+                                            + ", ".join(MODEL_NAMES)),
     (mutate(["history", "chosen"], 5), "m.json: field 'history.chosen': 5 is not the index of a restart"),
     (mutate(["n_components"], True), "m.json: field 'n_components': expected an integer, got true"),
 ])

@@ -28,7 +28,8 @@ class CovarianceModel:
     log_det : (precisions_chol, K, D) -> (K,) log-determinants of the precision factors
     mahalanobis : (Xc, means_c, precisions_chol) -> (n, K) squared Mahalanobis distances
     moment : (Xc, resp) -> the second-moment statistic the M-step reads
-    m_step : (moment, nk, means_c, reg_covar) -> covariances
+    m_step : (moment, nk, means_c, reg_covar, previous) -> covariances (``previous``: the last
+        iteration's covariances or None, from which iterative M-steps warm-start)
     n_cov_parameters : (K, D) -> free covariance parameters
     features : XT (D, n) -> quadratic features φ (F, n) of the fused kernel
     n_quad_features : D -> F, the rows of φ
@@ -62,6 +63,13 @@ class CovarianceModel:
     min_variances: Callable
     rescale_exact: bool = True
     shared: bool = False
+    mclust_name: str = ""
+    n_features_only: int = 0  # mclust's one-column models (E, V) take only this many columns
+
+    @property
+    def has_decomposition(self) -> bool:
+        """mclust's own models record λ, A and D in the model file (scikit-learn's four do not)."""
+        return self.name == self.mclust_name
 
     def permute(self, covariances: np.ndarray, order) -> np.ndarray:
         """``covariances`` (or their precision factors) with the components in ``order``."""
@@ -156,3 +164,59 @@ def quad_weights_full(means_c: np.ndarray, prec_chol: np.ndarray):
     second = -precisions[:, rows, cols] * np.where(rows == cols, 0.5, 1.0)
     linear = np.einsum("kde,ke->kd", precisions, means_c)
     return np.hstack([second, linear]).T, -0.5 * np.einsum("kd,kd->k", linear, means_c)
+
+
+# ---------------------------------------------------------------- constrained (mclust) models
+def scatter_matrices(moment: np.ndarray, nk: np.ndarray, means_c: np.ndarray) -> np.ndarray:
+    """W_k = Σᵢ r_ik (xᵢ − x̄_k)(xᵢ − x̄_k)ᵀ from second moments about the shift, shape (K, D, D)."""
+    W = moment - nk[:, None, None] * means_c[:, :, None] * means_c[:, None, :]
+    return 0.5 * (W + W.transpose(0, 2, 1))  # exactly symmetric
+
+
+def constrained_model(*, name: str, estimate: Callable, n_cov_parameters: Callable,
+                      n_features_only: int = 0) -> CovarianceModel:
+    """A model of mclust's family Σ_k = λ_k D_k A_k D_kᵀ with some of λ, A, D equal across
+    components, stored as dense (K, D, D) covariances so that it shares the ``full`` model's
+    kernels; only its M-step and its parameter count are its own.
+
+    ``estimate(W, nk, previous) -> (K, D, D)``: the maximum-likelihood covariances under the
+    model's constraints from the scatter matrices W (K, D, D) and the component weights nk
+    (``previous``: the last iteration's covariances, or None, for iterative estimates).
+    """
+    from dataclasses import replace
+
+    from gmmcli.core.models import full
+
+    def m_step(moment, nk, means_c, reg_covar, previous=None):
+        covariances = estimate(scatter_matrices(moment, nk, means_c), nk, previous)
+        idx = np.arange(means_c.shape[1])
+        covariances[:, idx, idx] += reg_covar
+        return covariances
+
+    return replace(full.MODEL, name=name, m_step=m_step, n_cov_parameters=n_cov_parameters,
+                   rescale_exact=False, mclust_name=name, n_features_only=n_features_only)
+
+
+def clip_positive(values: np.ndarray) -> np.ndarray:
+    """``values`` (..., D) with those at or below ε·max along the last axis raised to that floor.
+
+    The floor is relative to each row's largest value (what an eigensolver cannot resolve)
+    and at least the smallest normal float, so a zero or slightly negative variance of a
+    collapsed component becomes a tiny positive one and every logarithm stays finite.
+    """
+    top = np.max(values, axis=-1, keepdims=True)
+    return np.maximum(values, np.maximum(np.finfo(float).eps * top, np.finfo(float).tiny))
+
+
+def normalize(a: np.ndarray) -> np.ndarray:
+    """``a`` scaled to product (determinant) 1 along the last axis: a / (Π a)^{1/d}."""
+    return a / np.exp(np.mean(np.log(a), axis=-1, keepdims=True))
+
+
+def decompose(covariances: np.ndarray) -> dict:
+    """Volume λ_k = |Σ_k|^{1/d}, shape A_k (eigenvalues / λ_k, descending, product 1) and
+    orientation D_k (eigenvectors as columns) of dense covariances (K, D, D)."""
+    values, vectors = np.linalg.eigh(covariances)
+    values, vectors = values[:, ::-1], vectors[:, :, ::-1]
+    volume = np.exp(np.mean(np.log(values), axis=1))
+    return {"volume": volume, "shape": values / volume[:, None], "orientation": vectors}

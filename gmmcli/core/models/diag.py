@@ -39,12 +39,13 @@ def _dense(cov, k, d):
 
 MODEL = CovarianceModel(
     name="diag",
+    mclust_name="VVI",
     shape=lambda k, d: (k, d),
     precisions_chol=prec_chol_of_variances,
     log_det=lambda prec_chol, k, d: np.log(prec_chol).sum(axis=1),
     mahalanobis=_mahalanobis,
     moment=lambda Xc, resp: resp.T @ (Xc * Xc),
-    m_step=lambda moment, nk, means_c, reg_covar: moment / nk[:, None] - means_c**2 + reg_covar,
+    m_step=lambda moment, nk, means_c, reg_covar, previous=None: moment / nk[:, None] - means_c**2 + reg_covar,
     n_cov_parameters=lambda k, d: k * d,
     features=_features,
     n_quad_features=lambda d: 2 * d + 1,

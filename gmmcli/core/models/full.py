@@ -20,7 +20,7 @@ def _mahalanobis(Xc, means_c, prec_chol):
     return y.reshape(len(Xc), n_components, n_features).sum(axis=2)
 
 
-def _m_step(moment, nk, means_c, reg_covar):
+def _m_step(moment, nk, means_c, reg_covar, previous=None):
     cov = moment / nk[:, None, None] - means_c[:, :, None] * means_c[:, None, :]
     idx = np.arange(means_c.shape[1])
     cov[:, idx, idx] += reg_covar
@@ -29,6 +29,7 @@ def _m_step(moment, nk, means_c, reg_covar):
 
 MODEL = CovarianceModel(
     name="full",
+    mclust_name="VVV",
     shape=lambda k, d: (k, d, d),
     precisions_chol=lambda cov: np.stack([cholesky_precision(c, k) for k, c in enumerate(cov)]),
     log_det=lambda prec_chol, k, d: np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1),

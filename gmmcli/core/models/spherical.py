@@ -16,7 +16,7 @@ def _mahalanobis(Xc, means_c, prec_chol):
     )
 
 
-def _m_step(moment, nk, means_c, reg_covar):
+def _m_step(moment, nk, means_c, reg_covar, previous=None):
     # The mean over features of the diagonal variances, as scikit-learn.
     return (moment / nk - np.sum(means_c**2, axis=1)) / means_c.shape[1] + reg_covar
 
@@ -38,6 +38,7 @@ def _quad_weights(means_c, prec_chol):
 
 MODEL = CovarianceModel(
     name="spherical",
+    mclust_name="VII",
     shape=lambda k, d: (k,),
     precisions_chol=prec_chol_of_variances,
     log_det=lambda prec_chol, k, d: d * np.log(prec_chol),

@@ -17,7 +17,7 @@ def _mahalanobis(Xc, means_c, prec_chol):
     return diff.sum(axis=2)
 
 
-def _m_step(moment, nk, means_c, reg_covar):
+def _m_step(moment, nk, means_c, reg_covar, previous=None):
     cov = (moment - (nk[:, None] * means_c).T @ means_c) / nk.sum()
     cov.flat[:: len(cov) + 1] += reg_covar
     return cov
@@ -25,6 +25,7 @@ def _m_step(moment, nk, means_c, reg_covar):
 
 MODEL = CovarianceModel(
     name="tied",
+    mclust_name="EEE",
     shape=lambda k, d: (d, d),
     precisions_chol=lambda cov: cholesky_precision(cov, None),
     log_det=lambda prec_chol, k, d: np.full(k, np.log(np.diag(prec_chol)).sum()),
