@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import importlib
 
-MODEL_NAMES: tuple = ("full", "tied", "diag", "spherical", "EII", "EEI", "EVI", "EEV", "EVV", "E", "V")  # modules here, lower-cased
+MODEL_NAMES: tuple = ("full", "tied", "diag", "spherical", "EII", "EEI", "VEI", "EVI", "VEE", "EVE", "VVE", "EEV",
+                      "VEV", "EVV", "E", "V")  # each the name of a module here, lower-cased
 DEFAULT_MODEL: str = MODEL_NAMES[0]
 # mclust's names for the models that keep scikit-learn's
 ALIASES: dict = {"VVV": "full", "EEE": "tied", "VVI": "diag", "VII": "spherical"}
@@ -53,7 +54,8 @@ def get_model(name: str):
     """The table's entry for ``name``; ValueError naming the choices for an unknown one."""
     if name not in MODEL_NAMES:
         raise ValueError(f"unknown covariance model {name!r} (choose from {', '.join(MODEL_NAMES)})")
-    return __getattr__("MODELS")[name]
+    models = globals().get("MODELS") or __getattr__("MODELS")  # built once, then the same dict
+    return models[name]
 
 
 def canonical_name(name: str) -> str:
