@@ -11,6 +11,7 @@ import pytest
 
 from gmmcli import pipeline
 from gmmcli.core.init import initialize
+from gmmcli.core.models import MODEL_NAMES, get_model
 from gmmcli.engines.memory import MemoryEngine
 from gmmcli.io.model_file import read_model
 from gmmcli.scaler import fit_scaler
@@ -169,3 +170,17 @@ def test_same_seed_gives_the_same_model_on_every_engine(tmp_path, rng, cluster, 
         for name in ("weights", "means", "covariances"):
             np.testing.assert_allclose(getattr(other.params, name), getattr(memory.params, name), rtol=1e-9, atol=1e-9)
         assert other.log_likelihood["total"] == pytest.approx(memory.log_likelihood["total"], rel=1e-9)
+
+
+@pytest.mark.parametrize("model", [m for m in MODEL_NAMES if m not in COVARIANCE_TYPES])
+def test_every_mclust_model_fits_on_dask_as_in_memory(tmp_path, rng, cluster, model):
+    d = 1 if get_model(model).n_features_only else 3
+    X = blobs(rng, n=900, d=d, k=3)
+    whole = str(write_csv(tmp_path / "whole.csv", X, list("abc"[:d])))
+    split_files(tmp_path, X, [0, 300, 901])
+    common = dict(n_components=3, covariance_type=model, seed=2, tol=0, max_iter=8)
+    memory = pipeline.fit(fit_request(whole, **common)).model
+    dask = pipeline.fit(fit_request((str(tmp_path / "part-*.csv"),), engine="dask",
+                                    scheduler=cluster.scheduler_address, **common)).model
+    np.testing.assert_allclose(dask.params.covariances, memory.params.covariances, rtol=1e-8, atol=1e-9)
+    assert dask.log_likelihood["total"] == pytest.approx(memory.log_likelihood["total"], rel=1e-9)
