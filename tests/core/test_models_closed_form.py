@@ -13,6 +13,7 @@ from scipy.optimize import minimize
 from gmmcli.core import models
 from gmmcli.core.models import e, eei, eev, eii, evi, evv, v
 from gmmcli.engines.memory import MemoryEngine
+from tests.core.likelihood import log_likelihood, scatter_of, volumes
 from tests.helpers import blobs, em_on
 
 MODULES = {"EII": eii, "EEI": eei, "EVI": evi, "EEV": eev, "EVV": evv, "E": e, "V": v}
@@ -29,21 +30,7 @@ def random_scatter(rng, k, d, n_rows=40):
     """Scatter matrices of random data, one random linear map per component, and their weights."""
     maps = rng.normal(size=(k, d, d)) + 2.0 * np.eye(d)
     Z = rng.normal(size=(k, n_rows, d)) @ maps.transpose(0, 2, 1)
-    weights = rng.uniform(0.2, 1.0, size=(k, n_rows))
-    nk = weights.sum(axis=1)
-    Zc = Z - np.einsum("kn,knd->kd", weights, Z)[:, None, :] / nk[:, None, None]
-    return np.einsum("kn,kni,knj->kij", weights, Zc, Zc), nk
-
-
-def log_likelihood(cov, W, nk):
-    """ℓ(Σ) = −½ Σ_k [n_k log|Σ_k| + tr(W_k Σ_k⁻¹)]."""
-    sign, logdet = np.linalg.slogdet(cov)
-    assert np.all(sign > 0)
-    return -0.5 * float(nk @ logdet + np.trace(np.linalg.solve(cov, W), axis1=1, axis2=2).sum())
-
-
-def volumes(cov):
-    return np.exp(np.linalg.slogdet(cov)[1] / cov.shape[1])
+    return scatter_of(Z, rng.uniform(0.2, 1.0, size=(k, n_rows)))
 
 
 def is_diagonal(cov):

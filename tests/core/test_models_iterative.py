@@ -16,6 +16,7 @@ from gmmcli.core import models
 from gmmcli.core.models import eve, iterative, vee, vei, vev, vve
 from gmmcli.core.params import make_params
 from gmmcli.engines.memory import MemoryEngine
+from tests.core.likelihood import log_likelihood, scatter_of, volumes
 from tests.helpers import blobs, em_on
 
 MODULES = {"VEI": vei, "VEV": vev, "VEE": vee, "EVE": eve, "VVE": vve}
@@ -29,7 +30,7 @@ def random_scatter(rng, k, d, n_rows=60):
     shapes and volumes all differ) with random responsibilities, and their weights."""
     maps = rng.normal(size=(k, d, d)) * np.exp(rng.uniform(-1, 1, size=(k, 1, 1))) + np.eye(d)
     Z = rng.normal(size=(k, n_rows, d)) @ maps.transpose(0, 2, 1)
-    return _scatter(Z, rng.uniform(0.2, 1.0, size=(k, n_rows)))
+    return scatter_of(Z, rng.uniform(0.2, 1.0, size=(k, n_rows)))
 
 
 def well_conditioned_scatter(rng, k, d, n_rows=400):
@@ -38,28 +39,11 @@ def well_conditioned_scatter(rng, k, d, n_rows=400):
     D = np.linalg.qr(rng.normal(size=(d, d)))[0]
     shapes = np.stack([3.0 ** rng.permutation(d) for _ in range(k)]) * np.exp(rng.uniform(-0.5, 0.5, size=(k, 1)))
     Z = rng.normal(size=(k, n_rows, d)) * np.sqrt(shapes)[:, None, :] @ D.T
-    return _scatter(Z, rng.uniform(0.5, 1.0, size=(k, n_rows)))
-
-
-def _scatter(Z, weights):
-    nk = weights.sum(axis=1)
-    Zc = Z - np.einsum("kn,knd->kd", weights, Z)[:, None, :] / nk[:, None, None]
-    return np.einsum("kn,kni,knj->kij", weights, Zc, Zc), nk
+    return scatter_of(Z, rng.uniform(0.5, 1.0, size=(k, n_rows)))
 
 
 def seeded(*key):
     return np.random.default_rng([sum(map(ord, str(part))) for part in key])
-
-
-def log_likelihood(cov, W, nk):
-    """ℓ(Σ) = −½ Σ_k [n_k log|Σ_k| + tr(W_k Σ_k⁻¹)] (independent of the code under test)."""
-    sign, logdet = np.linalg.slogdet(cov)
-    assert np.all(sign > 0)
-    return -0.5 * float(nk @ logdet + np.trace(np.linalg.solve(cov, W), axis1=1, axis2=2).sum())
-
-
-def volumes(cov):
-    return np.exp(np.linalg.slogdet(cov)[1] / cov.shape[1])
 
 
 # ---------------------------------------------------------------- each family, parametrised freely
