@@ -44,6 +44,7 @@ def test_every_model_fits_predicts_and_samples(run, data, name):
     assert model.params.covariance_type == name
     doc = json.loads(out.read_text())
     assert ("decomposition" in doc) == get_model(name).has_decomposition
+    assert ("inner_loop" in doc["diagnostics"]) == (get_model(name).inner_fit is not None)
     predicted = run("predict", out, source, "--emit", "log_likelihood").out.decode().splitlines()[1:]
     np.testing.assert_allclose([float(v) for v in predicted], mixture_log_density(model, columns), rtol=1e-10)
     assert "4. assigned cluster" in run("predict", out, source, "--explain", 3).out.decode()
@@ -91,3 +92,12 @@ def test_one_column_models_refuse_more_columns(run, data):
     res = run("fit", path, "-k", 2, "--covariance", "E")
     assert (res.code, res.err) == (2, "gmmcli: error: --covariance E is a one-column model, but the data have 3 "
                                       "columns (choose the column with -c)\n")
+
+
+@pytest.mark.parametrize("name", ["VEI", "VEV", "VEE", "EVE", "VVE"])
+def test_iterative_models_report_their_inner_loop(run, data, name):
+    folder, X, path, _ = data
+    out = folder / f"{name}-inner.json"
+    assert run("fit", path, "-k", 2, "--covariance", name, "--tol", "1e-8", "--max-iter", 500, "-o", out, "-q").code == 0
+    inner = read_model(str(out)).diagnostics["inner_loop"]
+    assert inner["converged"] and inner["iterations"] <= 100

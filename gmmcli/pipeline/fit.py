@@ -10,7 +10,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from gmmcli.core.diagnostics import COLLAPSE_FACTOR, collapsed_components, min_variances
+from gmmcli.core.diagnostics import COLLAPSE_FACTOR, collapsed_components, inner_loop_report, min_variances
 from gmmcli.core.em import EMResult, run_em
 from gmmcli.core.init import INIT_METHODS, initialize
 from gmmcli.core.missing import ImputedSource, block_statistics_missing, row_log_likelihood_missing
@@ -401,4 +401,10 @@ def fit_diagnostics(req: FitRequest, params: GaussianMixtureParams, result: EMRe
         "min_component_rows": float(nk[0]), "dead_components": dead, "collapsed_components": collapsed,
         "min_variances": [float(v) for v in min_variances(params)], "failed_restarts": len(failed),
     }
+    inner = inner_loop_report(result.statistics, result.params)  # the unpermuted order of the statistics
+    if inner is not None:
+        diagnostics["inner_loop"] = inner
+        if not inner["converged"]:
+            notes.append(f"warning: the {req.covariance_type} M-step's inner loop did not converge in "
+                         f"{inner['iterations']} iterations at the final parameters (raise --max-iter)")
     return diagnostics, tuple(notes)

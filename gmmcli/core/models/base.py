@@ -9,7 +9,7 @@ same shift, which keeps the expanded quadratic forms free of cancellation.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -65,6 +65,8 @@ class CovarianceModel:
     shared: bool = False
     mclust_name: str = ""
     n_features_only: int = 0  # mclust's one-column models (E, V) take only this many columns
+    # iterative M-steps: (W, nk, previous) -> an inner fit with n_iter and converged (diagnostics)
+    inner_fit: Optional[Callable] = None
 
     @property
     def has_decomposition(self) -> bool:
@@ -174,14 +176,15 @@ def scatter_matrices(moment: np.ndarray, nk: np.ndarray, means_c: np.ndarray) ->
 
 
 def constrained_model(*, name: str, estimate: Callable, n_cov_parameters: Callable,
-                      n_features_only: int = 0) -> CovarianceModel:
+                      n_features_only: int = 0, inner_fit: Optional[Callable] = None) -> CovarianceModel:
     """A model of mclust's family Σ_k = λ_k D_k A_k D_kᵀ with some of λ, A, D equal across
     components, stored as dense (K, D, D) covariances so that it shares the ``full`` model's
     kernels; only its M-step and its parameter count are its own.
 
     ``estimate(W, nk, previous) -> (K, D, D)``: the maximum-likelihood covariances under the
     model's constraints from the scatter matrices W (K, D, D) and the component weights nk
-    (``previous``: the last iteration's covariances, or None, for iterative estimates).
+    (``previous``: the last iteration's covariances, or None, for iterative estimates);
+    ``inner_fit``: the same estimate with its inner loop's iterations and convergence.
     """
     from dataclasses import replace
 
@@ -194,7 +197,7 @@ def constrained_model(*, name: str, estimate: Callable, n_cov_parameters: Callab
         return covariances
 
     return replace(full.MODEL, name=name, m_step=m_step, n_cov_parameters=n_cov_parameters,
-                   rescale_exact=False, mclust_name=name, n_features_only=n_features_only)
+                   rescale_exact=False, mclust_name=name, n_features_only=n_features_only, inner_fit=inner_fit)
 
 
 def clip_positive(values: np.ndarray) -> np.ndarray:

@@ -56,5 +56,5 @@ def estimate(W, nk, previous=None):
     return fit(W, nk, previous).covariances
 
 
-MODEL = constrained_model(name="EVE", estimate=estimate,
+MODEL = constrained_model(name="EVE", estimate=estimate, inner_fit=fit,
                           n_cov_parameters=lambda k, d: 1 + k * (d - 1) + d * (d - 1) // 2)

@@ -65,5 +65,5 @@ def estimate(W, nk, previous=None):
     return fit(W, nk, previous).covariances
 
 
-MODEL = constrained_model(name="VEE", estimate=estimate,
+MODEL = constrained_model(name="VEE", estimate=estimate, inner_fit=fit,
                           n_cov_parameters=lambda k, d: k + (d - 1) + d * (d - 1) // 2)

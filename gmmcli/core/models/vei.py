@@ -34,4 +34,5 @@ def estimate(W, nk, previous=None):
     return fit(W, nk, previous).covariances
 
 
-MODEL = constrained_model(name="VEI", estimate=estimate, n_cov_parameters=lambda k, d: k + d - 1)
+MODEL = constrained_model(name="VEI", estimate=estimate, inner_fit=fit,
+                          n_cov_parameters=lambda k, d: k + d - 1)

@@ -55,5 +55,5 @@ def estimate(W, nk, previous=None):
     return fit(W, nk, previous).covariances
 
 
-MODEL = constrained_model(name="VVE", estimate=estimate,
+MODEL = constrained_model(name="VVE", estimate=estimate, inner_fit=fit,
                           n_cov_parameters=lambda k, d: k * d + d * (d - 1) // 2)
