@@ -1,7 +1,6 @@
 """Every covariance model through the command line: fit, predict, explain, sample, and the options."""
 
 import json
-import os
 
 import numpy as np
 import pytest
