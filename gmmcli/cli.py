@@ -25,7 +25,7 @@ except ImportError:  # pragma: no cover - older typer
 
 from gmmcli import __version__
 from gmmcli.console import LOG, LOG_FORMATS, stderr_is_terminal
-from gmmcli.core.models import DEFAULT_MODEL, SKLEARN_MODELS, all_spellings, canonical_name, resolve_model_names
+from gmmcli.core.models import DEFAULT_MODEL, all_spellings, canonical_name, resolve_model_names
 from gmmcli.errors import (
     ConvergenceError, DataError, GmmError, NoInputError, NumericalError, OutputError,
     UsageError, WriteError,
@@ -365,7 +365,7 @@ def select(
     ctx: typer.Context,
     inputs: Inputs = None,
     components: Annotated[str, typer.Option("--components", "-k", metavar="KS", help="Values of k: 3, 1-9 or 2,4,8.")] = "1-9",
-    covariance: Annotated[str, typer.Option("--covariance", metavar="MODELS", help=f"Covariance models to try, comma-separated, or all (mclust's 14; E and V for one column): {MODELS_HELP}.")] = ",".join(SKLEARN_MODELS),
+    covariance: Annotated[str, typer.Option("--covariance", metavar="MODELS", help=f"Covariance models to try, comma-separated, or all (mclust's 14; E and V for one column): {MODELS_HELP}.")] = "all",
     criterion: Annotated[Criterion, typer.Option("--criterion", help="What chooses: BIC, AIC, ICL (lower is better) or held-out log-likelihood.")] = Criterion.bic,
     holdout: Annotated[Optional[float], typer.Option("--holdout", help="Also score each cell on this fraction of rows held out.", metavar="FRACTION")] = None,
     cv: Annotated[Optional[int], typer.Option("--cv", help="Also score each cell by K-fold cross-validation.", metavar="FOLDS")] = None,
@@ -379,8 +379,8 @@ def select(
     tabs: Tabs = False,
     decimal: Decimal = ".",
     reg_covar: RegCovar = 1e-6,
-    tol: Tol = 1e-3,
-    max_iter: MaxIter = 100,
+    tol: Annotated[float, typer.Option("--tol", metavar="FLOAT", help="Stop when the mean per-row log-likelihood changes by less: stricter than mclust's relative 1e-5 whenever a row's log-likelihood is 0.01 or more in size.")] = 1e-7,
+    max_iter: MaxIter = 1000,
     n_init: NInit = 1,
     init: InitOption = Init.kmeans_pp,
     missing: FitMissingOption = FitMissing.error,
@@ -412,6 +412,8 @@ def select(
         result = run_select(request, on_cell=lambda done, total: progress.update(completed=done, total=total))
     show_selection(result, criterion.value, model_to_stdout=output == "-", output_format=output_format)
     if not quiet:
+        for note in result.grid_notes:
+            say(note)
         best = result.cells[result.best]
         for note in result.notes:
             say(note.replace(": ", f": chosen cell (k={best.k}, {best.covariance_type}): ", 1))

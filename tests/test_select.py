@@ -140,3 +140,16 @@ def test_cli_select_model_to_stdout(tmp_path, run):
 def test_cli_select_bad_options(run, args, message):
     res = run("select", WALK, *args)
     assert (res.code, res.err) == (2, f"gmmcli: error: {message}\n")
+
+
+def test_select_defaults_are_mclusts_and_a_falling_likelihood_is_told(tmp_path, run):
+    from gmmcli.pipeline.select import Cell, falling_likelihood_notes
+
+    res = run("select", os.path.join(SAMPLE, "faithful.csv"), "-k", "1-2", "--format", "csv", "-j", 1, "-q")
+    models = {line.split(",")[1] for line in res.out.decode().splitlines()[1:]}
+    assert len(models) == 14  # every model by default
+    cells = [Cell(1, "EEV", 0, log_likelihood=-10.0), Cell(2, "EEV", 0, log_likelihood=-12.0),
+             Cell(3, "EEV", 0, log_likelihood=-9.0), Cell(2, "VVV", 0, error="failed")]
+    assert falling_likelihood_notes(cells) == (
+        "note: EEV: k=2 reached a lower log-likelihood (-12.0000) than k=1 (-10.0000): EM stopped at a worse local "
+        "optimum; more restarts (--n-init) may find a better one",)

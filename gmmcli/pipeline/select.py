@@ -86,6 +86,7 @@ class SelectResult:
     document: bytes
     seconds: float
     notes: tuple = ()   # the chosen cell's warnings
+    grid_notes: tuple = ()  # what people should know about the grid (e.g. a log-likelihood falling with k)
 
 
 def validate_select_request(req: SelectRequest) -> None:
@@ -144,7 +145,7 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
         document = write_model(out, model)
     return SelectResult(tuple(replace(c, model=None) for c in main), best,
                         _count_wins(cells, per_seed, req.criterion), model, document,
-                        time.perf_counter() - started, main[best].notes)
+                        time.perf_counter() - started, main[best].notes, falling_likelihood_notes(main))
 
 
 def grid_models(names: tuple, n_features: int) -> tuple:
@@ -157,6 +158,22 @@ def grid_models(names: tuple, n_features: int) -> tuple:
     if wrong:
         raise UsageError(f"--covariance {', '.join(wrong)}: one-column model(s), but the data have {n_features} columns")
     return models
+
+
+def falling_likelihood_notes(cells: list) -> tuple:
+    """A model's log-likelihood should not fall as k grows (k + 1 components can always do as well
+    as k); where EM found a worse optimum for the larger k, say so instead of showing it silently."""
+    notes = []
+    by_model: dict = {}
+    for cell in sorted((c for c in cells if c.error is None), key=lambda c: c.k):
+        earlier = by_model.get(cell.covariance_type)
+        if earlier is not None and cell.log_likelihood < earlier.log_likelihood - 1e-9 * abs(earlier.log_likelihood):
+            notes.append(f"note: {cell.covariance_type}: k={cell.k} reached a lower log-likelihood "
+                         f"({cell.log_likelihood:.4f}) than k={earlier.k} ({earlier.log_likelihood:.4f}): EM stopped "
+                         "at a worse local optimum; more restarts (--n-init) may find a better one")
+        if earlier is None or cell.log_likelihood > earlier.log_likelihood:
+            by_model[cell.covariance_type] = cell
+    return tuple(notes)
 
 
 def selection_record(req: SelectRequest, cells: list) -> dict:
