@@ -131,6 +131,7 @@ DtypeOption = Annotated[Dtype, typer.Option("--dtype", help="Working precision o
 FitMissingOption = Annotated[FitMissing, typer.Option("--missing", help="Empty or NA cells: error, or marginalize (EM with their conditional expectations).")]
 Strict = Annotated[bool, typer.Option("--strict", help="Exit 3 (and write nothing) if EM does not converge or a component dies.")]
 ModelArg = Annotated[str, typer.Argument(help="A model file written by gmmcli fit.", metavar="MODEL")]
+PriorOption = Annotated[bool, typer.Option("--prior", help="MAP EM under mclust's default conjugate prior (keeps small components from collapsing; not for VEE, EVE, VVE, EVV, as in mclust).")]
 
 
 def fit_request(options: dict, **more):
@@ -147,7 +148,7 @@ def fit_request(options: dict, **more):
     )
     return FitRequest(data=data, output=output_path(o["output"]), reg_covar=o["reg_covar"], tol=o["tol"],
                       max_iter=o["max_iter"], n_init=o["n_init"], init=o["init"].value, seed=o["seed"],
-                      strict=o["strict"], **more)
+                      strict=o["strict"], prior=o["prior"], **more)
 
 
 def output_path(output: Optional[str]) -> Optional[str]:
@@ -323,6 +324,7 @@ def fit(
     seed: Seed = 0,
     no_standardize: NoStandardize = False,
     strict: Strict = False,
+    prior: PriorOption = False,
     max_memory: MaxMemory = None,
     dtype: DtypeOption = Dtype.float64,
     weight_column: WeightColumn = None,
@@ -387,6 +389,7 @@ def select(
     seed: Seed = 0,
     no_standardize: NoStandardize = False,
     strict: Annotated[bool, typer.Option("--strict", help="A cell that does not converge or whose component dies or collapses fails (is never chosen); exit 3 if all fail.")] = False,
+    prior: PriorOption = False,
     max_memory: MaxMemory = None,
     dtype: DtypeOption = Dtype.float64,
     weight_column: WeightColumn = None,

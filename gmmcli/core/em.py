@@ -55,6 +55,7 @@ def run_em(
     tol: float,
     max_iter: int,
     on_iteration: Optional[Callable[[int, float], None]] = None,
+    maximize: Callable = m_step,
 ) -> EMResult:
     """Run EM from ``params`` until the mean log-likelihood changes by less than ``tol``.
 
@@ -71,6 +72,8 @@ def run_em(
     reg_covar, tol, max_iter : see ``gmmcli fit --help``.
     on_iteration : callable(n_iter, total_log_likelihood), optional
         Called after each E-step (for progress displays).
+    maximize : callable(stats, reg_covar, previous=params) -> params
+        The M-step: maximum likelihood (default), or a MAP step under a prior.
     """
     history: list[float] = []
     converged = False
@@ -85,6 +88,6 @@ def run_em(
             break
         if n_iter >= max_iter:
             break
-        params = m_step(stats, reg_covar, previous=params)
+        params = maximize(stats, reg_covar, previous=params)
         n_iter += 1
     return EMResult(params, tuple(history), n_iter, converged, stats)

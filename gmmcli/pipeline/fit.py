@@ -16,7 +16,8 @@ from gmmcli.core.init import INIT_METHODS, initialize
 from gmmcli.core.missing import ImputedSource, block_statistics_missing, row_log_likelihood_missing
 from gmmcli.core.models import DEFAULT_MODEL, MODEL_NAMES, get_model
 from gmmcli.core.params import GaussianMixtureParams, permute_components
-from gmmcli.core.stats import block_statistics
+from gmmcli.core.prior import Prior, default_prior, map_m_step, supported_models
+from gmmcli.core.stats import accumulate_statistics, block_statistics, m_step
 from gmmcli.errors import ConvergenceError, NumericalError, UsageError
 from gmmcli.io.atomic import output_file
 from gmmcli.io.model_file import Model, read_model, write_model
@@ -49,6 +50,7 @@ class FitRequest:
     seed: int = 0
     strict: bool = False
     align_to: Optional[str] = None
+    prior: bool = False  # MAP EM under mclust's default conjugate prior
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ def validate_fit_request(req: FitRequest) -> None:
         (req.init in INIT_METHODS, f"--init must be one of {', '.join(INIT_METHODS)} (got {req.init!r})"),
         (req.seed >= 0, f"--seed must be >= 0 (got {req.seed})"),
         (req.init_model is None or req.n_init == 1, "--n-init cannot be combined with --init-model"),
+        (not req.prior or req.covariance_type in supported_models(),
+         f"--prior: mclust has no prior for {req.covariance_type} (it has one for {', '.join(supported_models())})"),
         (data.dtype in ("float64", "float32"), f"--dtype must be float64 or float32 (got {data.dtype!r})"),
         (data.missing in ("error", "marginalize"), f"fit --missing must be error or marginalize (got {data.missing!r})"),
         (data.engine in ("memory", "dask"), f"--engine must be memory or dask (got {data.engine!r})"),
@@ -104,7 +108,8 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
             check_model_fits_columns(req.covariance_type, len(data.names))
             start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
             jacobian = original_units_jacobian(data)
-            runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing, jacobian)
+            runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing, jacobian,
+                                prior=data_prior(data, req.n_components) if req.prior else None)
             model, notes = build_model(req, data, runs, order=component_order(req, data, align_model, start),
                                        jacobian=jacobian)
             model, compare_notes = compare_with_earlier(model, data, init_model, align_model)
@@ -254,12 +259,13 @@ class Restart:
 
 
 def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: bool = False,
-                 jacobian: float = 0.0) -> list:
+                 jacobian: float = 0.0, prior: Optional[Prior] = None) -> list:
     """Run ``n_init`` EM restarts; a restart that fails numerically is recorded, not fatal.
 
     With ``missing`` (NaN cells), initialization sees them filled with the data centre
     and EM takes their conditional expectations. ``on_iteration`` sees the mean
     log-likelihood per row in original units (``jacobian``: see original_units_jacobian).
+    With a ``prior``, every M-step is the MAP step (the log-likelihood recorded is still the data's).
     """
     source = ImputedSource(engine, shift) if missing else engine
     total_weight = engine.n_samples if engine.sample_weight is None else float(engine.sample_weight.sum())
@@ -276,7 +282,7 @@ def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: b
             result = run_em(
                 lambda p: engine.reduce(partial(e_step, params=p, shift=shift)),
                 params, reg_covar=req.reg_covar, tol=req.tol, max_iter=req.max_iter,
-                on_iteration=callback,
+                on_iteration=callback, maximize=m_step if prior is None else partial(_map_step, prior=prior),
             )
             if not np.isfinite(result.final_log_likelihood):
                 raise NumericalError("the log-likelihood is not finite")
@@ -286,6 +292,24 @@ def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: b
     if all(r.result is None for r in runs):
         raise NumericalError(runs[0].error if len(runs) == 1 else f"all {len(runs)} restarts failed: {runs[0].error}")
     return runs
+
+
+def _map_step(stats, reg_covar, previous=None, *, prior):
+    return map_m_step(stats, prior, reg_covar, previous)
+
+
+def data_prior(data: TrainingData, n_components: int) -> Prior:
+    """mclust's default prior from the training rows' column means and covariance (fitted space)."""
+    source = ImputedSource(data.engine, data.shift) if data.has_missing else data.engine
+    stats = source.reduce(partial(_one_group_block, shift=data.shift))
+    n = stats.weight
+    mean = stats.sx[0] / n
+    cov = (stats.moment[0] - n * np.outer(mean, mean)) / max(n - 1.0, 1.0)  # R's var: n − 1
+    return default_prior(mean + data.shift, cov, n_components, n_samples=int(n))
+
+
+def _one_group_block(X, sample_weight, start, *, shift):
+    return accumulate_statistics(X - shift, np.ones((len(X), 1)), shift, DEFAULT_MODEL, sample_weight)
 
 
 def _report(callback, restart, n_samples, jacobian, n_iter, total):
@@ -360,6 +384,7 @@ def fit_settings(req: FitRequest) -> dict:
         "seed": req.seed, "standardize": data.standardize, "dtype": data.dtype,
         **({} if data.weight_column is None else {"weight_column": data.weight_column}),
         **({} if data.missing == "error" else {"missing": data.missing}),
+        **({"prior": True} if req.prior else {}),
     }
 
 

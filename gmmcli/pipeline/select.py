@@ -19,9 +19,10 @@ from gmmcli.errors import ConvergenceError, NumericalError, UsageError
 from gmmcli.io.atomic import output_file
 from gmmcli.io.model_file import Model, write_model
 from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input
+from gmmcli.core.prior import supported_models
 from gmmcli.pipeline.fit import (
-    FitRequest, build_model, choose_restart, enforce_strict, row_log_likelihood_original, run_restarts,
-    validate_fit_request,
+    FitRequest, build_model, choose_restart, data_prior, enforce_strict, row_log_likelihood_original,
+    run_restarts, validate_fit_request,
 )
 
 
@@ -230,8 +231,11 @@ def _fit_cell(req: SelectRequest, task, data: Optional[TrainingData] = None) -> 
     started = time.perf_counter()
     data = data or _WORKER_DATA
     fit_req = replace(req.fit, n_components=k, covariance_type=covariance_type, seed=seed, output=None)
+    if fit_req.prior and covariance_type not in supported_models():
+        return Cell(k, covariance_type, seed, error="not fitted: mclust has no prior for this model")
     try:
-        runs = run_restarts(fit_req, data.engine, data.shift, None, None, data.has_missing)
+        prior = data_prior(data, k) if fit_req.prior else None
+        runs = run_restarts(fit_req, data.engine, data.shift, None, None, data.has_missing, prior=prior)
         model, notes = build_model(fit_req, data, runs)
         if fit_req.strict:  # a cell that would fail `fit --strict` is a failed cell, never chosen
             enforce_strict(fit_req, model)
