@@ -97,7 +97,7 @@ def choices(name: str, values) -> type:
 
 MODELS_HELP = (f"{', '.join(all_spellings())} (any case; mclust's VVV, EEE, VVI and VII are full, tied, diag "
                "and spherical; E and V are mclust's one-column models)")
-Init = choices("Init", ("kmeans++", "kmeans", "random", "random-from-data"))
+Init = choices("Init", ("kmeans++", "kmeans", "random", "random-from-data", "hc"))
 Dtype = choices("Dtype", ("float64", "float32"))
 PredictMissing = choices("PredictMissing", ("error", "drop", "marginalize"))
 FitMissing = choices("FitMissing", ("error", "marginalize"))
@@ -121,7 +121,7 @@ RegCovar = Annotated[float, typer.Option("--reg-covar", metavar="FLOAT", help="A
 Tol = Annotated[float, typer.Option("--tol", metavar="FLOAT", help="Stop when the mean per-row log-likelihood changes by less (0: run --max-iter).")]
 MaxIter = Annotated[int, typer.Option("--max-iter", metavar="N", help="Maximum EM iterations per restart.")]
 NInit = Annotated[int, typer.Option("--n-init", metavar="N", help="Restarts; the best log-likelihood is kept.")]
-InitOption = Annotated[Init, typer.Option("--init", help="Initialisation method.")]
+InitOption = Annotated[Init, typer.Option("--init", help="Initialisation: k-means++ and friends, or hc (mclust's hierarchical agglomeration on up to 2 000 rows; further --n-init restarts use k-means++).")]
 Seed = Annotated[int, typer.Option("--seed", metavar="N", help="Random seed; the same seed gives a byte-identical model.")]
 NoStandardize = Annotated[bool, typer.Option("--no-standardize", help="Fit on the raw columns.")]
 MaxMemory = Annotated[Optional[str], typer.Option("--max-memory", help="Out of core: spool the data to a temporary file and keep memory near SIZE (e.g. 256M, 2G). Automatic for files too large for memory.", metavar="SIZE")]
@@ -383,8 +383,8 @@ def select(
     reg_covar: RegCovar = 1e-6,
     tol: Annotated[float, typer.Option("--tol", metavar="FLOAT", help="Stop when the mean per-row log-likelihood changes by less: stricter than mclust's relative 1e-5 whenever a row's log-likelihood is 0.01 or more in size.")] = 1e-7,
     max_iter: MaxIter = 1000,
-    n_init: NInit = 1,
-    init: InitOption = Init.kmeans_pp,
+    n_init: Annotated[int, typer.Option("--n-init", metavar="N", help="Restarts per cell; the best log-likelihood is kept (with --init hc: the hierarchical start and N-1 k-means++ starts).")] = 3,
+    init: InitOption = Init.hc,
     missing: FitMissingOption = FitMissing.error,
     seed: Seed = 0,
     no_standardize: NoStandardize = False,

@@ -128,8 +128,13 @@ def _moments_with_missing(Y, unit, weights) -> ColumnMoments:
     return ColumnMoments(count, mean, m2, unit)
 
 
-def scaler_from_moments(moments: ColumnMoments, feature_names: Sequence[str]) -> Scaler:
-    """Finish a scaler; a constant column is an error naming it."""
+def scaler_from_moments(moments: ColumnMoments, feature_names: Sequence[str], uniform: bool = False) -> Scaler:
+    """Finish a scaler; a constant column is an error naming it.
+
+    ``uniform``: one scale for every column (the geometric mean of their standard deviations),
+    for covariance models that per-column scaling would change (EII, VII, EEV, VEV, EVE, VVE:
+    their constraints are kept by a common scale, not by a different one per column).
+    """
     empty = [n for n, c in zip(feature_names, np.broadcast_to(moments.count, len(feature_names))) if not c > 0]
     if empty:
         raise DataError(f"column {', '.join(repr(e) for e in empty)} has no values (every cell is missing)")
@@ -140,12 +145,15 @@ def scaler_from_moments(moments: ColumnMoments, feature_names: Sequence[str]) ->
     if constant:
         names = ", ".join(repr(c) for c in constant)
         raise DataError(
-            f"constant column {names}: cannot standardize (drop it with -c '!NAME' "
+            f"constant column {names}: cannot standardize (drop it with -c '!{constant[0]}' "
             "or use --no-standardize)"
         )
+    if uniform:
+        scale = np.full_like(scale, np.exp(np.mean(np.log(scale))))
     return Scaler(mean, scale)
 
 
-def fit_scaler(X: np.ndarray, feature_names: Sequence[str], weights: Optional[np.ndarray] = None) -> Scaler:
-    """(Weighted) standardization statistics of ``X`` (in memory)."""
-    return scaler_from_moments(block_moments(X, column_unit(X), weights), feature_names)
+def fit_scaler(X: np.ndarray, feature_names: Sequence[str], weights: Optional[np.ndarray] = None,
+               uniform: bool = False) -> Scaler:
+    """(Weighted) standardization statistics of ``X`` (in memory); see scaler_from_moments."""
+    return scaler_from_moments(block_moments(X, column_unit(X), weights), feature_names, uniform)

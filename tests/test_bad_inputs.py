@@ -69,7 +69,7 @@ CSV_CASES = {
     "UTF-16": ("x,y\n1,2\n".encode("utf-16"), "d.csv: file is UTF-16 encoded; convert it to UTF-8 (iconv -f UTF-16 -t UTF-8)"),
     "NUL byte": (b"x,y\n1,2\n3,4\x00\n", "d.csv: line 3, column 'y': '4\\x00' is not a number"),
     "constant column": (b"x,y\n1,2\n1,3\n1,5\n",
-                        "constant column 'x': cannot standardize (drop it with -c '!NAME' or use --no-standardize)"),
+                        "constant column 'x': cannot standardize (drop it with -c '!x' or use --no-standardize)"),
     "fewer rows than k": (b"x,y\n1,2\n3,5\n", "d.csv: 2 rows, fewer than the 3 components asked for"),
     "not UTF-8 header": (b"x\xff,y\n1,2\n", "d.csv: line 1: not UTF-8 text"),
 }

@@ -100,3 +100,44 @@ def test_iterative_models_report_their_inner_loop(run, data, name):
     assert run("fit", path, "-k", 2, "--covariance", name, "--tol", "1e-8", "--max-iter", 500, "-o", out, "-q").code == 0
     inner = read_model(str(out)).diagnostics["inner_loop"]
     assert inner["converged"] and inner["iterations"] <= 100
+
+
+def edited(path, target, edit):
+    doc = json.loads(open(path).read())
+    edit(doc)
+    target.write_text(json.dumps(doc))
+    return target
+
+
+def test_model_files_must_keep_their_models_constraint(run, data):
+    folder, X, path, _ = data
+    fitted = {}
+    for name in ("VEV", "EII"):
+        fitted[name] = folder / f"c-{name}.json"
+        assert run("fit", path, "-k", 3, "--covariance", name, "-o", fitted[name], "-q").code == 0
+
+    def retype(doc):
+        doc["covariance_type"] = doc["settings"]["covariance_type"] = "EEV"
+
+    cases = [
+        (fitted["VEV"], retype, "field 'covariances': break the EEV model: the volumes differ across components"),
+        (fitted["EII"], lambda d: d["covariances"][0][0].__setitem__(0, 2 * d["covariances"][0][0][0]),
+         "field 'covariances': break the EII model"),
+        (fitted["VEV"], lambda d: d["decomposition"]["volume"].__setitem__(0, 5 * d["decomposition"]["volume"][0]),
+         "field 'decomposition': does not rebuild the covariances"),
+        (fitted["VEV"], lambda d: d["settings"].__setitem__("covariance_type", "EEV"),
+         "field 'settings.covariance_type': 'EEV' differs from covariance_type 'VEV'"),
+    ]
+    for source, edit, message in cases:
+        bad = edited(source, folder / "bad.json", edit)
+        res = run("predict", bad, path)
+        assert res.code == 65 and res.err.startswith(f"gmmcli: error: {bad}: {message}"), res.err
+        assert res.err.count("\n") == 1
+
+
+def test_models_fit_with_a_prior_keep_their_constraint(run, data):
+    folder, X, path, _ = data
+    for name in ("EII", "EEI", "VEI", "EVI", "EEV", "VEV"):
+        out = folder / f"p-{name}.json"
+        assert run("fit", path, "-k", 3, "--covariance", name, "--prior", "-o", out, "-q").code == 0
+        assert run("predict", out, path).code == 0

@@ -8,6 +8,7 @@ initialisation, like EM, runs unchanged in memory, out of core or distributed.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Protocol
@@ -15,9 +16,10 @@ from typing import Callable, Protocol
 import numpy as np
 
 from gmmcli.core.params import GaussianMixtureParams
+from gmmcli.errors import NumericalError
 from gmmcli.core.stats import accumulate_statistics, m_step
 
-INIT_METHODS = ("kmeans++", "kmeans", "random", "random-from-data")
+INIT_METHODS = ("kmeans++", "kmeans", "random", "random-from-data", "hc")
 
 # Rows used for the k-means++ seeding, and for the Lloyd iterations that
 # follow; one hard-assignment pass over all rows then gives the first M-step.
@@ -25,6 +27,9 @@ SEEDING_SAMPLE = 20_000
 LLOYD_SAMPLE = 200_000
 KMEANS_PLUS_PLUS_ITER = 10
 KMEANS_MAX_ITER = 100
+# Model-based hierarchical agglomeration is O(n²) in memory: above this many rows it runs on
+# a seeded subset, as mclust does (mclust.options("subset")), and EM then runs on all rows.
+HC_SAMPLE = 2_000
 
 
 class StatisticsSource(Protocol):
@@ -133,8 +138,10 @@ def initialize(
     iterations on up to 200 000 sampled rows; kmeans starts Lloyd (at most 100
     iterations, same sample) from random rows; random draws uniform
     responsibilities for every row; random-from-data takes random rows as
-    means. All but random then assign every row to its nearest mean and take
-    that hard assignment's M-step (one pass over all rows).
+    means. All but random and hc then assign every row to its nearest mean and take
+    that hard assignment's M-step (one pass over all rows). hc cuts mclust's hierarchical
+    tree (VVV merge cost on SVD-transformed rows) of up to 2 000 sampled rows into k groups
+    and takes their M-step.
     """
     if method == "random":
         fn = partial(
@@ -149,9 +156,35 @@ def initialize(
         else:
             seeds, n_iter = sample[:n_components].copy(), KMEANS_MAX_ITER
         centers = lloyd(sample, seeds, n_iter)
+    elif method == "hc":
+        return hc_start(source, n_components, covariance_type, rng, reg_covar, shift)
     elif method == "random-from-data":
         centers = source.sample_rows(n_components, rng)
     else:
         raise ValueError(f"unknown init method {method!r}")
     fn = partial(hard_assignment_block, centers=centers, shift=shift, covariance_type=covariance_type)
     return m_step(source.reduce(fn), reg_covar)
+
+
+def hc_start(source, n_components: int, covariance_type: str, rng: np.random.Generator, reg_covar: float,
+             shift: np.ndarray) -> GaussianMixtureParams:
+    """The M-step of the k-group cut of mclust's hierarchical tree of (up to) 2 000 sampled rows.
+
+    The tree is built once per set of rows and cut for every k up to max(9, k) at once, so
+    select's cells of one seed (which sample the same rows) share it.
+    """
+    rows = source.sample_rows(HC_SAMPLE, rng)
+    if n_components > len(rows):
+        raise NumericalError(f"hierarchical start: {len(rows)} rows cannot make {n_components} groups")
+    labels = _hc_cuts(rows.tobytes(), rows.shape, min(max(9, n_components), len(rows)))[n_components]
+    resp = np.zeros((len(rows), n_components))
+    resp[np.arange(len(rows)), labels] = 1.0
+    return m_step(accumulate_statistics(rows - shift, resp, shift, covariance_type), reg_covar)
+
+
+@functools.lru_cache(maxsize=4)
+def _hc_cuts(raw: bytes, shape: tuple, k_max: int) -> dict:
+    """{k: labels} for k = 1..k_max from the one tree of these rows (cached: the tree is the O(n²) part)."""
+    from gmmcli.core.hc import hc_labels
+
+    return hc_labels(np.frombuffer(raw).reshape(shape), range(1, k_max + 1))

@@ -162,7 +162,7 @@ class DaskEngine:
 
 
 def load(client, paths: list, fmt: CsvFormat, names: tuple, selected: list, standardize: bool,
-         feature_names: list, missing: bool = False):
+         feature_names: list, missing: bool = False, uniform: bool = False):
     """Parse every file on the workers, fit the scaler from merged partition moments,
     standardize in place and keep the partitions on the workers.
 
@@ -190,7 +190,7 @@ def load(client, paths: list, fmt: CsvFormat, names: tuple, selected: list, stan
     for m in client.gather(client.map(_moments, raw, unit=unit, pure=False)):
         if m is not None:
             moments = m if moments is None else moments + m
-    scaler = scaler_from_moments(moments, feature_names) if standardize else None
+    scaler = scaler_from_moments(moments, feature_names, uniform) if standardize else None
     partitions = client.map(_standardize, raw, scaler=scaler, pure=False)
     sizes = client.gather(client.map(len, partitions, pure=False))
     del raw

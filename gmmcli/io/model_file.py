@@ -31,6 +31,9 @@ from gmmcli.scaler import Scaler
 
 FORMAT = "gmmcli-model"
 SCHEMA_VERSION = 2
+# How far (relative) an mclust model's covariances, net of reg_covar, may stray from its
+# constraint: rounding in the M-step leaves ~1e-12; a hand-edited file is far off.
+CONSTRAINT_TOLERANCE = 1e-6
 # Version 2 added mclust's covariance models and their "decomposition"; a model that
 # version 1 can express (scikit-learn's four) is still written as version 1.
 FIRST_VERSION_WITH_DECOMPOSITION = 2
@@ -393,6 +396,7 @@ class _Validator:
         """The Model of a document that passed the schema."""
         names = doc["feature_names"]
         params = self.params(doc, doc["n_components"], len(names))
+        self.model_constraints(doc, params)
         scaler = self.scaler(doc["scaler"], len(names))
         self.scoring(params)
         self.original_units(params, scaler)
@@ -438,6 +442,32 @@ class _Validator:
                 except NumericalError:
                     raise self.fail(field, "is not positive definite") from None
             raise self.fail("covariances", "is not positive definite") from None
+
+    def model_constraints(self, doc: dict, params: GaussianMixtureParams) -> None:
+        """The covariances keep their model's constraint (net of reg_covar), the decomposition
+        rebuilds them, and the settings name the same model."""
+        model = params.model
+        recorded = doc["settings"].get("covariance_type", params.covariance_type)
+        if recorded != params.covariance_type:
+            raise self.fail("settings.covariance_type", f"{recorded!r} differs from covariance_type "
+                                                        f"{params.covariance_type!r}")
+        if not model.has_decomposition:
+            return
+        dense = params.dense_covariances()
+        reg = float(doc["settings"].get("reg_covar", 0.0))
+        problem = model.constraint_problem(dense - reg * np.eye(params.n_features), CONSTRAINT_TOLERANCE)
+        if problem is not None:
+            raise self.fail("covariances", f"break the {params.covariance_type} model: {problem}")
+        parts = doc.get("decomposition")
+        if parts is None:
+            raise self.fail("decomposition", f"is missing (the {params.covariance_type} model records one)")
+        volume, shape, orientation = (np.asarray(parts[key], dtype=float) for key in ("volume", "shape", "orientation"))
+        expected = (params.n_components, params.n_features)
+        if volume.shape != expected[:1] or shape.shape != expected or orientation.shape != expected + expected[1:]:
+            raise self.fail("decomposition", f"shapes do not fit {expected[0]} components of {expected[1]} columns")
+        rebuilt = volume[:, None, None] * np.einsum("kij,kj,klj->kil", orientation, shape, orientation)
+        if not np.allclose(rebuilt, dense, rtol=1e-6, atol=1e-12 * np.abs(dense).max()):
+            raise self.fail("decomposition", "does not rebuild the covariances")
 
     def scaler(self, value: Optional[dict], d: int) -> Scaler:
         """The scaler (``Scaler.identity`` for null), with scales from 1e-300 up and a mean that

@@ -37,6 +37,7 @@ class DataRequest:
     weight_column: Optional[str] = None
     missing: str = "error"
     standardize: bool = True
+    uniform_scale: bool = False  # one scale for every column (models that per-column scaling would change)
     max_memory: Optional[int] = None
     dtype: str = "float64"
     engine: str = "memory"
@@ -143,7 +144,7 @@ def load_on_dask(req: DataRequest, init_model: Optional[Model], on_note=None) ->
     try:
         engine, scaler, moments = dask_engine.load(
             client, paths, req.fmt, tuple(reader.names), selected, req.standardize, names,
-            req.missing == "marginalize")
+            req.missing == "marginalize", uniform=req.uniform_scale)
     except BaseException:
         dask_engine.close_client(client)
         raise
@@ -238,7 +239,7 @@ def _load_in_memory(req: DataRequest, blocks, names, covariance_type: str) -> Tr
         raise DataError(f"{inputs_name(req.inputs)}: only 1 data row; standardizing needs at least 2 "
                         "(or --no-standardize)")
     warnings = identifier_columns(X, names)  # before X is standardized in place
-    scaler = fit_scaler(X, names, w) if req.standardize else Scaler.identity(len(names))
+    scaler = fit_scaler(X, names, w, req.uniform_scale) if req.standardize else Scaler.identity(len(names))
     Z = scaler.transform(X, out=X)
     shift = np.zeros(Z.shape[1]) if req.standardize else column_means(Z, w)
     engine = MemoryEngine(Z, w, covariance_type=covariance_type, dtype=req.dtype)
@@ -286,7 +287,8 @@ def _load_spooled(req: DataRequest, blocks, names, max_memory: int, covariance_t
                              dtype=req.dtype)
         if writer.n_samples == 0:
             return TrainingData(names, engine, Scaler.identity(len(names)), np.zeros(len(names)))
-        scaler = scaler_from_moments(writer.moments, names) if req.standardize else Scaler.identity(len(names))
+        scaler = scaler_from_moments(writer.moments, names, req.uniform_scale) if req.standardize else \
+            Scaler.identity(len(names))
         if req.standardize:
             engine.standardize(scaler)
         shift = np.zeros(len(names)) if req.standardize else writer.moments.mean * writer.moments.unit

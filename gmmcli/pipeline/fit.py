@@ -100,6 +100,7 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
     init_model = read_model(req.init_model) if req.init_model else None
     req = with_init_model_k(req, init_model)
     validate_fit_request(req)
+    req = replace(req, data=with_model_scaling(req.data, (req.covariance_type,)))
     refuse_overwriting_input(req.data.inputs, req.output)
     with output_file(req.output) as out:
         align_model = read_model(req.align_to) if req.align_to else None
@@ -140,6 +141,13 @@ def warm_start(model: Model, scaler, covariance_type: str) -> GaussianMixturePar
             f"but --covariance is {covariance_type!r}"
         )
     return compare.in_space_of(model, scaler)
+
+
+def with_model_scaling(data: DataRequest, models) -> DataRequest:
+    """Standardize with one scale for every column when a model would change under per-column
+    scaling (EII, VII, EEV, VEV, EVE, VVE): the fit is then the model mclust means."""
+    uniform = data.standardize and not all(get_model(m).scale_invariant for m in models)
+    return replace(data, uniform_scale=uniform)
 
 
 def check_model_fits_columns(covariance_type: str, n_features: int) -> None:
@@ -277,7 +285,8 @@ def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: b
         callback = None if on_iteration is None else partial(_report, on_iteration, restart, total_weight, jacobian)
         try:
             params = start if start is not None else initialize(
-                source, req.n_components, req.covariance_type, req.init, rng, req.reg_covar, shift
+                source, req.n_components, req.covariance_type, restart_init(req.init, restart), rng,
+                req.reg_covar, shift,
             )
             result = run_em(
                 lambda p: engine.reduce(partial(e_step, params=p, shift=shift)),
@@ -292,6 +301,11 @@ def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: b
     if all(r.result is None for r in runs):
         raise NumericalError(runs[0].error if len(runs) == 1 else f"all {len(runs)} restarts failed: {runs[0].error}")
     return runs
+
+
+def restart_init(init: str, restart: int) -> str:
+    """hc is deterministic: it starts the first restart, and k-means++ the others."""
+    return "kmeans++" if init == "hc" and restart > 0 else init
 
 
 def _map_step(stats, reg_covar, previous=None, *, prior):

@@ -22,7 +22,7 @@ from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwr
 from gmmcli.core.prior import supported_models
 from gmmcli.pipeline.fit import (
     FitRequest, build_model, choose_restart, data_prior, enforce_strict, row_log_likelihood_original,
-    run_restarts, validate_fit_request,
+    run_restarts, validate_fit_request, with_model_scaling,
 )
 
 
@@ -131,7 +131,8 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
     refuse_overwriting_input(req.fit.data.inputs, req.fit.output)
     with output_file(req.fit.output) as out:
         # the rows are read here even for --engine dask, whose workers get them as they are
-        with load_training_data(replace(req.fit.data, engine="memory"), n_components=max(req.components),
+        data_req = with_model_scaling(replace(req.fit.data, engine="memory"), grid_models(req.covariance_types, None))
+        with load_training_data(data_req, n_components=max(req.components),
                                 covariance_type=req.fit.covariance_type) as data:
             req = replace(req, covariance_types=grid_models(req.covariance_types, len(data.names)))
             tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds) for cov in req.covariance_types
@@ -149,13 +150,14 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
                         time.perf_counter() - started, main[best].notes, falling_likelihood_notes(main))
 
 
-def grid_models(names: tuple, n_features: int) -> tuple:
-    """The models of the grid: any spelling and ``all`` resolved; one-column models only for one column."""
+def grid_models(names: tuple, n_features: Optional[int]) -> tuple:
+    """The models of the grid: any spelling and ``all`` resolved; one-column models only for one
+    column (not checked while ``n_features`` is not known yet)."""
     try:
         models = resolve_model_names(",".join(names), n_features)
     except ValueError as exc:
         raise UsageError(f"--covariance: {exc}") from None
-    wrong = [m for m in models if get_model(m).n_features_only not in (0, n_features)]
+    wrong = [m for m in models if n_features is not None and get_model(m).n_features_only not in (0, n_features)]
     if wrong:
         raise UsageError(f"--covariance {', '.join(wrong)}: one-column model(s), but the data have {n_features} columns")
     return models

@@ -170,7 +170,7 @@ NOT_A_LEVEL = "the key is not a quantile level from 0 to 1 such as \"0.01\" or \
     (["settings", "tol"], -0.5, "field 'settings.tol': must be at least 0, got -0.5"),
     (["settings", "colour"], "red", "field 'settings.colour': unknown field (not part of the model format)"),
     (["settings", "init"], "magic",
-     "field 'settings.init': 'magic' is not one of kmeans++, kmeans, random, random-from-data, model"),
+     "field 'settings.init': 'magic' is not one of kmeans++, kmeans, random, random-from-data, hc, model"),
     (["diagnostics", "dead_components"], 1.0, "field 'diagnostics.dead_components': expected an integer, got 1.0"),
     (["diagnostics", "drift"], {"components": []}, "field 'diagnostics.drift.mean_log_likelihood_old_model': missing"),
     (["log_likelihood", "total_weight"], 0.0, "field 'log_likelihood.total_weight': must be greater than 0, got 0.0"),

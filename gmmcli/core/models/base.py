@@ -69,9 +69,37 @@ class CovarianceModel:
     inner_fit: Optional[Callable] = None
 
     @property
+    def scale_invariant(self) -> bool:
+        """Whether scaling each column by its own factor keeps the model's constraint (then
+        standardizing column by column changes nothing but the numbers): a model whose
+        covariances are spherical (I) or whose orientation is constrained while the shape is not
+        free in the same way (EEV, VEV, EVE, VVE) is not."""
+        return self.mclust_name in SCALE_INVARIANT_MODELS
+
+    @property
     def has_decomposition(self) -> bool:
         """mclust's own models record λ, A and D in the model file (scikit-learn's four do not)."""
         return self.name == self.mclust_name
+
+    def constraint_problem(self, dense: np.ndarray, rtol: float = 1e-6) -> Optional[str]:
+        """What of mclust's constraint the dense covariances (K, D, D) break (None: they keep it),
+        read off the model's name: volume, shape and orientation equal (E), variable (V) or
+        the identity (I). Covariances regularised by reg_covar are given without it."""
+        if not self.has_decomposition:
+            return None  # scikit-learn's four: their storage shapes are their constraints
+        parts = decompose(dense)
+        letters = self.mclust_name if len(self.mclust_name) == 3 else self.mclust_name + "II"
+        checks = [
+            (letters[0] == "E", lambda: _spread(parts["volume"]), "the volumes differ across components"),
+            (letters[1] == "E", lambda: _spread(parts["shape"]), "the shapes differ across components"),
+            (letters[1] == "I", lambda: _spread(parts["shape"], 1.0), "a covariance is not spherical"),
+            (letters[2] == "E", lambda: _commutator(dense), "the orientations differ across components"),
+            (letters[2] == "I" and letters[1] != "I", lambda: _off_diagonal(dense), "a covariance is not diagonal"),
+        ]
+        for applies, spread, problem in checks:
+            if applies and spread() > rtol:
+                return problem
+        return None
 
     def permute(self, covariances: np.ndarray, order) -> np.ndarray:
         """``covariances`` (or their precision factors) with the components in ``order``."""
@@ -82,6 +110,11 @@ class CovarianceModel:
         if self.shared:
             return [covariances]
         return [covariances[i:i + 1] for i in range(len(covariances))]
+
+
+# mclust's models whose constraint survives a different scale per column: the unconstrained and
+# common orientations (VVV, EEE, VEE, EVV) and the diagonal ones (EEI, VEI, EVI, VVI), and E, V.
+SCALE_INVARIANT_MODELS = frozenset({"VVV", "EEE", "VEE", "EVV", "EEI", "VEI", "EVI", "VVI", "E", "V"})
 
 
 # ---------------------------------------------------------------- shared kernels
@@ -220,6 +253,31 @@ def decompose(covariances: np.ndarray) -> dict:
     """Volume λ_k = |Σ_k|^{1/d}, shape A_k (eigenvalues / λ_k, descending, product 1) and
     orientation D_k (eigenvectors as columns) of dense covariances (K, D, D)."""
     values, vectors = np.linalg.eigh(covariances)
-    values, vectors = values[:, ::-1], vectors[:, :, ::-1]
+    order = np.argsort(-values, axis=1, kind="stable")  # ties keep eigh's order (I stays I)
+    values = np.take_along_axis(values, order, axis=1)
+    vectors = np.take_along_axis(vectors, order[:, None, :], axis=2)
     volume = np.exp(np.mean(np.log(values), axis=1))
     return {"volume": volume, "shape": values / volume[:, None], "orientation": vectors}
+
+
+def _spread(values: np.ndarray, target=None) -> float:
+    """Largest relative difference of ``values`` (K, ...) from the first component's (or ``target``)."""
+    reference = values[:1] if target is None else target
+    return float(np.max(np.abs(values - reference) / np.maximum(np.abs(reference), 1e-300)))
+
+
+def _commutator(dense: np.ndarray) -> float:
+    """How far the covariances are from sharing eigenvectors: ‖Σ_a Σ_b − Σ_b Σ_a‖ / (‖Σ_a‖ ‖Σ_b‖)."""
+    worst = 0.0
+    for a in range(1, len(dense)):
+        product = dense[0] @ dense[a]
+        scale = np.linalg.norm(dense[0]) * np.linalg.norm(dense[a])
+        worst = max(worst, float(np.linalg.norm(product - product.T) / scale))
+    return worst
+
+
+def _off_diagonal(dense: np.ndarray) -> float:
+    """Largest off-diagonal entry relative to its row's and column's variances."""
+    diagonal = np.sqrt(np.abs(np.diagonal(dense, axis1=1, axis2=2)))
+    off = dense - np.einsum("kij,ij->kij", dense, np.eye(dense.shape[1]))
+    return float(np.max(np.abs(off) / np.maximum(diagonal[:, :, None] * diagonal[:, None, :], 1e-300)))
