@@ -333,9 +333,10 @@ def help_section(repeats):
 
 
 def mclust_section(quick: bool) -> list:
-    from mclust import compare
+    from mclust import compare, defaults_section
 
-    return compare(max_k=4 if quick else 9, n_init=3 if quick else 10)
+    lines = compare(max_k=4 if quick else 9, n_init=3 if quick else 10)
+    return lines + ["", "### `gmmcli select DATA`, no options", ""] + defaults_section(4 if quick else 9)
 
 
 def replace_section(heading: str, lines: list) -> None:

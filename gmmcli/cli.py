@@ -107,8 +107,8 @@ Criterion = choices("Criterion", ("bic", "aic", "icl", "holdout"))
 TraceFormat = choices("TraceFormat", ("table", "csv", "json"))
 LogFormat = choices("LogFormat", LOG_FORMATS)
 
-INPUT_HELP = ("CSV file (.gz/.bz2/.xz/.zst ok), Parquet (.parquet) or Arrow/Feather (.arrow, .feather) file, "
-              "or - for stdin; several files or globs ('data/*.csv.gz') are read as one table.")
+INPUT_HELP = ("CSV file (also .gz, .bz2, .xz or .zst), Parquet (.parquet) or Arrow or Feather (.arrow, .feather) "
+              "file, or - for stdin; several files or globs (data/*.csv.gz, quoted) are read as one table.")
 Inputs = Annotated[Optional[List[str]], typer.Argument(help=INPUT_HELP, show_default=False, metavar="INPUT")]
 Output = Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (atomically); - or no -o: stdout.")]
 NoHeader = Annotated[bool, typer.Option("--no-header", "-H", help="The first row is data; columns are named 1, 2, …")]
@@ -312,7 +312,7 @@ def fit(
     delimiter: Delimiter = ",",
     tabs: Tabs = False,
     decimal: Decimal = ".",
-    covariance: Annotated[str, typer.Option("--covariance", metavar="MODEL", help=f"Covariance model: {MODELS_HELP}.")] = DEFAULT_MODEL,
+    covariance: Annotated[Optional[str], typer.Option("--covariance", metavar="MODEL", show_default=False, help=f"Covariance model (default {DEFAULT_MODEL}, or the --init-model's): {MODELS_HELP}.")] = None,
     reg_covar: RegCovar = 1e-6,
     tol: Tol = 1e-3,
     max_iter: MaxIter = 100,
@@ -332,7 +332,7 @@ def fit(
     scheduler: Scheduler = None,
     quiet: Quiet = False,
 ):
-    """Fit a Gaussian mixture to a CSV file and write the model as JSON.
+    """Fit a Gaussian mixture to a data file (CSV, Parquet, Arrow) and write the model as JSON.
 
     Example: gmmcli fit sample_data/walkthrough.csv -k 3 -o model.json
     """
@@ -342,7 +342,8 @@ def fit(
         raise UsageError("-k/--components is required: how many components to fit "
                          "(to choose k, run: gmmcli select INPUT)")
     refuse_terminal_stdin(ctx, inputs)
-    request = fit_request(locals(), n_components=components, covariance_type=parse_model_option(covariance),
+    request = fit_request(locals(), n_components=components,
+                          covariance_type=None if covariance is None else parse_model_option(covariance),
                           init_model=init_model, align_to=align_to)
     template = "restart {task.fields[restart]}  iteration {task.completed}/{task.total}  " \
                "log-likelihood per row {task.fields[ll]}"
@@ -450,15 +451,20 @@ def show_selection(result, criterion: str, model_to_stdout: bool, output_format:
     """The grid as a table (terminal), CSV or JSON; with ``-o -`` the model takes stdout and the grid stderr."""
     from gmmcli import render
 
+    rows = render.select_rows(result)
     table_stream = sys.stderr if model_to_stdout else sys.stdout
     shown = output_format or (TraceFormat.table if table_stream.isatty() else TraceFormat.csv)
-    text = show_rows(render.select_rows(result), shown, columns=render.SELECT_COLUMNS,
+    text = show_rows(rows, shown, columns=render.SELECT_COLUMNS,
                      table=lambda r: render.select_table(r, criterion) + "\n" + render.criterion_chart(r, criterion))
-    if model_to_stdout:
-        write_stdout(result.document)
-        sys.stderr.write(text)
-    else:
+    if not model_to_stdout:
         write_stdout(text.encode())
+        return
+    write_stdout(result.document)
+    if LOG.json_lines:  # stderr carries JSON objects only: one per cell
+        for row in rows:
+            LOG.emit("info", f"cell k={row['k']} {row['covariance_type']}", **row)
+    else:
+        sys.stderr.write(text)
 
 
 def show_rows(rows: list, shown: TraceFormat, columns, table) -> str:
@@ -475,7 +481,7 @@ def predict(
     ctx: typer.Context,
     model: ModelArg,
     inputs: Inputs = None,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (atomically; .parquet/.arrow/.feather by extension, else CSV or --format); - or no -o: stdout. With --engine dask, a pattern such as 'out/part-*.csv' (one part per input, in order).")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (atomically; Parquet or Arrow for a .parquet, .arrow or .feather name, else CSV or --format); - or no -o: stdout. With --engine dask, a pattern such as out/part-*.csv (one part per input, in order).")] = None,
     keep: Annotated[Optional[List[str]], typer.Option("--keep", metavar="COLUMNS", help="Input columns to copy first, verbatim (e.g. an id); repeatable or comma-separated.")] = None,
     emit: Annotated[str, typer.Option("--emit", metavar="FIELDS", show_default=False, help="Which outputs, in this order, comma-separated (from prob, label, log_likelihood, uncertainty; default: all four).")] = "prob,label,log_likelihood,uncertainty",
     output_format: Annotated[PredictFormat, typer.Option("--format", help="Output format.")] = PredictFormat.csv,
@@ -490,7 +496,7 @@ def predict(
     scheduler: Scheduler = None,
     quiet: Quiet = False,
 ):
-    """Write per-row component probabilities for a CSV file under a model.
+    """Write per-row component probabilities for a data file (CSV, Parquet, Arrow) under a model.
 
     Columns: prob_0 … prob_{K-1}, label (argmax, 0-based), log_likelihood (log
     density in original units) and uncertainty (1 − max probability).
@@ -532,7 +538,7 @@ def sample(
     n_samples: Annotated[int, typer.Option("-n", "--n-samples", metavar="N", help="How many rows to draw.")] = 100,
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed of the draw; the same model, -n and seed give the same rows.")] = 0,
     labels: Annotated[bool, typer.Option("--labels", help="Add a 'component' column: which component drew the row.")] = False,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (atomically; .parquet/.arrow/.feather by extension, else CSV); - or no -o: stdout.")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write here (atomically; Parquet or Arrow for a .parquet, .arrow or .feather name, else CSV); - or no -o: stdout.")] = None,
 ):
     """Draw rows from a model, as CSV in the original units and column names.
 

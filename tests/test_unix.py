@@ -423,3 +423,21 @@ def test_select_tells_the_chosen_cells_warnings(tmp_path, run):
     res = run("select", data, "-k", 2, "--covariance", "diag", "--format", "csv", "-j", 1)
     assert res.code == 0
     assert "gmmcli: warning: chosen cell (k=2, diag): component(s)" in res.err and "collapsed" in res.err
+
+
+def test_init_model_gives_the_covariance_model_and_fit_names_a_model_file_given_as_data(tmp_path, run):
+    first = tmp_path / "vev.json"
+    iris = os.path.join(SAMPLE, "iris.csv")
+    assert run("fit", iris, "-k", 2, "--covariance", "VEV", "-o", first, "-q").code == 0
+    assert run("fit", iris, "--init-model", first, "-o", tmp_path / "again.json", "-q").code == 0
+    assert read_model(str(tmp_path / "again.json")).params.covariance_type == "VEV"
+    res = run("fit", first, "-k", 2)
+    assert (res.code, res.err) == (65, f"gmmcli: error: {first}: no numeric columns to fit (a model file? fit and "
+                                       "select read data)\n")
+
+
+def test_select_json_logs_put_the_grid_on_stderr_as_objects(run):
+    res = run("--log-format", "json", "select", WALK, "-k", "1-2", "--covariance", "full", "-o", "-")
+    assert res.code == 0 and json.loads(res.out)["format"] == "gmmcli-model"
+    cells = [json.loads(line) for line in res.err.splitlines()]
+    assert [(c["k"], c["covariance_type"]) for c in cells] == [(1, "full"), (2, "full")]

@@ -163,7 +163,9 @@ def training_columns(req: DataRequest, reader, init_model: Optional[Model]):
         refuse_decimal_commas(reader, [s for s in skipped if s in reader.decimal_comma])
         notes = [f"note: ignoring non-numeric column(s): {', '.join(repr(s) for s in skipped)}"] if skipped else []
     if not selected:
-        raise DataError(f"{reader.name}: no numeric columns to fit{reader.delimiter_hint()}")
+        hint = " (a model file? fit and select read data)" if reader.name.lower().endswith(".json") else \
+            reader.delimiter_hint()
+        raise DataError(f"{reader.name}: no numeric columns to fit{hint}")
     notes += [f"warning: column {reader.names[j]!r} looks like a row identifier but is used as a feature "
               f"(to leave it out: -c '!{reader.names[j]}')" for j in selected if ID_NAME.fullmatch(reader.names[j])]
     return selected, notes

@@ -40,7 +40,7 @@ class FitRequest:
     data: DataRequest = field(default_factory=DataRequest)
     output: Optional[str] = None
     n_components: Optional[int] = 1  # None: the --init-model's
-    covariance_type: str = DEFAULT_MODEL
+    covariance_type: Optional[str] = DEFAULT_MODEL  # None: the --init-model's (else the default)
     reg_covar: float = 1e-6
     tol: float = 1e-3
     max_iter: int = 100
@@ -122,15 +122,16 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
 
 
 def with_init_model_k(req: FitRequest, init_model: Optional[Model]) -> FitRequest:
-    """-k defaults to the --init-model's k, and may not contradict it."""
+    """-k and --covariance default to the --init-model's; -k may not contradict it."""
     if init_model is None:
         if req.n_components is None:
             raise UsageError("-k/--components is required (to choose k, run: gmmcli select INPUT)")
-        return req
+        return replace(req, covariance_type=req.covariance_type or DEFAULT_MODEL)
     if req.n_components is not None and req.n_components != init_model.n_components:
         raise UsageError(f"-k {req.n_components} contradicts --init-model, which has {init_model.n_components} "
                          "components (leave -k out to use its k)")
-    return replace(req, n_components=init_model.n_components)
+    return replace(req, n_components=init_model.n_components,
+                   covariance_type=req.covariance_type or init_model.params.covariance_type)
 
 
 def warm_start(model: Model, scaler, covariance_type: str) -> GaussianMixtureParams:
