@@ -441,3 +441,10 @@ def test_select_json_logs_put_the_grid_on_stderr_as_objects(run):
     assert res.code == 0 and json.loads(res.out)["format"] == "gmmcli-model"
     cells = [json.loads(line) for line in res.err.splitlines()]
     assert [(c["k"], c["covariance_type"]) for c in cells] == [(1, "full"), (2, "full")]
+
+
+def test_a_model_is_never_written_under_a_columnar_name(tmp_path, run):
+    res = run("fit", WALK, "-k", 2, "-o", tmp_path / "model.parquet")
+    assert (res.code, res.err) == (2, f"gmmcli: error: -o {tmp_path / 'model.parquet'}: a model file is JSON; "
+                                      "give it a .json name\n")
+    assert not (tmp_path / "model.parquet").exists()

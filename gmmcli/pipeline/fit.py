@@ -20,6 +20,7 @@ from gmmcli.core.prior import Prior, default_prior, map_m_step, supported_models
 from gmmcli.core.stats import accumulate_statistics, block_statistics, m_step
 from gmmcli.errors import ConvergenceError, NumericalError, UsageError
 from gmmcli.io.atomic import output_file
+from gmmcli.io.columnar import columnar_kind
 from gmmcli.io.model_file import Model, read_model, write_model
 from gmmcli.pipeline import compare
 from gmmcli.pipeline.data import DataRequest, TrainingData, load_training_data, refuse_overwriting_input
@@ -82,6 +83,8 @@ def validate_fit_request(req: FitRequest) -> None:
         (data.missing in ("error", "marginalize"), f"fit --missing must be error or marginalize (got {data.missing!r})"),
         (data.engine in ("memory", "dask"), f"--engine must be memory or dask (got {data.engine!r})"),
         (data.max_memory is None or data.max_memory > 0, "--max-memory must be positive"),
+        (req.output is None or columnar_kind(req.output) is None,
+         f"-o {req.output}: a model file is JSON; give it a .json name"),
     ]
     for ok, message in checks:
         if not ok:
