@@ -45,45 +45,7 @@ TIGHT_CONTROL <- emControl(tol = c(1e-12, 1e-14), itmax = c(100000L, 100000L))
 OUT_DIR <- file.path("tests", "fixtures", "mclust")
 
 # ------------------------------------------------------------------ a small JSON writer
-num <- function(x) {
-  if (is.na(x)) return("null")
-  if (is.integer(x)) return(as.character(x))
-  if (!is.finite(x)) stop("non-finite number")
-  for (digits in 15:17) {
-    s <- sprintf("%.*g", digits, x)
-    if (as.numeric(s) == x) return(s)
-  }
-  s
-}
-
-json <- function(x, indent = "") {
-  inner <- paste0(indent, "  ")
-  if (is.null(x)) return("null")
-  if (is.list(x)) {
-    if (!is.null(names(x))) {
-      if (length(x) == 0) return("{}")
-      items <- vapply(names(x), function(n)
-        paste0(inner, "\"", n, "\": ", json(x[[n]], inner)), "")
-      return(paste0("{\n", paste(items, collapse = ",\n"), "\n", indent, "}"))
-    }
-    if (any(vapply(x, function(e) is.list(e) && !is.null(names(e)), TRUE))) {  # objects: one a line
-      items <- vapply(x, function(e) paste0(inner, json(e, inner)), "")
-      return(paste0("[\n", paste(items, collapse = ",\n"), "\n", indent, "]"))
-    }
-    return(paste0("[", paste(vapply(x, json, "", indent = inner), collapse = ", "), "]"))
-  }
-  if (length(x) == 0) return("[]")
-  scalar <- length(x) == 1 && !inherits(x, "AsIs")
-  x <- unclass(x)
-  if (is.character(x)) {
-    items <- paste0("\"", gsub("\"", "\\\\\"", x), "\"")
-  } else if (is.logical(x)) {
-    items <- ifelse(is.na(x), "null", ifelse(x, "true", "false"))
-  } else {
-    items <- vapply(as.list(x), num, "")
-  }
-  if (scalar) items else paste0("[", paste(items, collapse = ", "), "]")
-}
+source(file.path("sample_data", "fixture_json.R"))
 
 # ------------------------------------------------------------------ mclust's parameters
 means_kd <- function(mean, d, G) {  # mclust: d x G (or a length-G vector for one column)

@@ -41,40 +41,7 @@ ME_ONE_STEP <- emControl(tol = c(DEFAULT_CONTROL$tol[1], 1e-14), itmax = c(1L, 1
 OUT_DIR <- file.path("tests", "fixtures", "mclust")
 
 # ------------------------------------------------------------------ a small JSON writer
-num <- function(x) {
-  if (is.na(x)) return("null")
-  if (is.integer(x)) return(as.character(x))
-  if (!is.finite(x)) stop("non-finite number")
-  sprintf("%.17g", x)
-}
-
-json <- function(x, indent = "") {
-  inner <- paste0(indent, "  ")
-  if (is.null(x)) return("null")
-  if (is.list(x)) {
-    if (!is.null(names(x))) {
-      items <- vapply(names(x), function(n) paste0(inner, "\"", n, "\": ", json(x[[n]], inner)), "")
-      return(paste0("{\n", paste(items, collapse = ",\n"), "\n", indent, "}"))
-    }
-    if (length(x) == 0) return("[]")
-    if (any(vapply(x, function(e) is.list(e) && !is.null(names(e)), TRUE))) {
-      items <- vapply(x, function(e) paste0(inner, json(e, inner)), "")
-      return(paste0("[\n", paste(items, collapse = ",\n"), "\n", indent, "]"))
-    }
-    return(paste0("[", paste(vapply(x, json, "", indent = inner), collapse = ", "), "]"))
-  }
-  if (length(x) == 0) return("[]")
-  scalar <- length(x) == 1 && !inherits(x, "AsIs")
-  x <- unclass(x)
-  if (is.character(x)) {
-    items <- paste0("\"", gsub("\"", "\\\\\"", x), "\"")
-  } else if (is.logical(x)) {
-    items <- ifelse(is.na(x), "null", ifelse(x, "true", "false"))
-  } else {
-    items <- vapply(as.list(x), num, "")
-  }
-  if (scalar) items else paste0("[", paste(items, collapse = ", "), "]")
-}
+source(file.path("sample_data", "fixture_json.R"))
 
 rows <- function(m) lapply(seq_len(nrow(m)), function(i) I(as.numeric(m[i, ])))
 
