@@ -20,7 +20,6 @@ Models not in :data:`gmmcli.core.models.MODEL_NAMES` yet are skipped.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 
@@ -31,6 +30,7 @@ from gmmcli.core.models import MODEL_NAMES, canonical_name
 from gmmcli.core.params import make_params, n_parameters
 from gmmcli.core.stats import accumulate_statistics, m_step
 from gmmcli.engines.memory import MemoryEngine
+from tests.core.fixture_data import fixture_rows
 from tests.helpers import ROOT, em_on
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "mclust")
@@ -53,13 +53,7 @@ _DATA: dict = {}
 def data(dataset: str) -> np.ndarray:
     """The fixture's columns of its CSV (checked against the column sums mclust saw)."""
     if dataset not in _DATA:
-        fx = _FIXTURES[dataset]
-        with open(os.path.join(ROOT, fx["source"]), newline="") as f:
-            rows = list(csv.DictReader(f))
-        X = np.array([[float(row[c]) for c in fx["columns"]] for row in rows])
-        assert X.shape == (fx["n"], fx["d"])
-        np.testing.assert_allclose(X.sum(axis=0), fx["column_sums"], rtol=1e-12)
-        _DATA[dataset] = X
+        _DATA[dataset] = fixture_rows(_FIXTURES[dataset])
     return _DATA[dataset]
 
 

@@ -16,7 +16,6 @@ d) EM with the prior keeps alive a component that collapses without it, and neve
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from dataclasses import replace
@@ -32,6 +31,7 @@ from gmmcli.core.prior import Prior, default_prior, log_prior, map_m_step, suppo
 from gmmcli.core.stats import accumulate_statistics, block_statistics, m_step
 from gmmcli.engines.memory import MemoryEngine
 from gmmcli.errors import NumericalError
+from tests.core.fixture_data import fixture_rows
 from tests.helpers import ROOT
 
 FIXTURES = os.path.join(ROOT, "tests", "fixtures", "mclust")
@@ -52,13 +52,7 @@ FX = {name: load(name) for name in DATASETS}
 
 
 def data(dataset: str) -> np.ndarray:
-    fx = FX[dataset]
-    with open(os.path.join(ROOT, fx["source"]), newline="") as f:
-        rows = list(csv.DictReader(f))
-    X = np.array([[float(row[c]) for c in fx["columns"]] for row in rows])
-    assert X.shape == (fx["n"], fx["d"])
-    np.testing.assert_allclose(X.sum(axis=0), fx["column_sums"], rtol=1e-12)
-    return X
+    return fixture_rows(FX[dataset])
 
 
 def prior_of(X: np.ndarray, G: int, **kwargs) -> Prior:
