@@ -131,6 +131,9 @@ DtypeOption = Annotated[Dtype, typer.Option("--dtype", help="Working precision o
 FitMissingOption = Annotated[FitMissing, typer.Option("--missing", help="Empty or NA cells: error, or marginalize (EM with their conditional expectations).")]
 Strict = Annotated[bool, typer.Option("--strict", help="Exit 3 (and write nothing) if EM does not converge or a component dies.")]
 ModelArg = Annotated[str, typer.Argument(help="A model file written by gmmcli fit.", metavar="MODEL")]
+NoiseOption = Annotated[bool, typer.Option("--noise", help="Add a noise component: a uniform density over the data's hypervolume, for background rows (mclust's noise; predict adds prob_noise and labels noise rows -1).")]
+HypervolumeOption = Annotated[Optional[float], typer.Option("--hypervolume", metavar="VOLUME", help="With --noise: the volume of the noise's uniform density, in the data's own units (default: mclust's hypvol, the smaller of the bounding box and the principal-axes box).")]
+NoiseInitOption = Annotated[Optional[str], typer.Option("--noise-init", metavar="COLUMN", help="With --noise: a 0/1 column marking the rows that start as noise (never a feature; default: chosen by k-th nearest-neighbour cleaning, as prabclus' NNclean).")]
 PriorOption = Annotated[bool, typer.Option("--prior", help="MAP EM under mclust's default conjugate prior (keeps small components from collapsing; not for VEE, EVE, VVE, EVV, as in mclust).")]
 
 
@@ -148,7 +151,8 @@ def fit_request(options: dict, **more):
     )
     return FitRequest(data=data, output=output_path(o["output"]), reg_covar=o["reg_covar"], tol=o["tol"],
                       max_iter=o["max_iter"], n_init=o["n_init"], init=o["init"].value, seed=o["seed"],
-                      strict=o["strict"], prior=o["prior"], **more)
+                      strict=o["strict"], prior=o["prior"], noise=o["noise"] or o["hypervolume"] is not None
+                      or o["noise_init"] is not None, hypervolume=o["hypervolume"], noise_init=o["noise_init"], **more)
 
 
 def output_path(output: Optional[str]) -> Optional[str]:
@@ -325,6 +329,9 @@ def fit(
     no_standardize: NoStandardize = False,
     strict: Strict = False,
     prior: PriorOption = False,
+    noise: NoiseOption = False,
+    hypervolume: HypervolumeOption = None,
+    noise_init: NoiseInitOption = None,
     max_memory: MaxMemory = None,
     dtype: DtypeOption = Dtype.float64,
     weight_column: WeightColumn = None,
@@ -391,6 +398,9 @@ def select(
     no_standardize: NoStandardize = False,
     strict: Annotated[bool, typer.Option("--strict", help="A cell that does not converge or whose component dies or collapses fails (is never chosen); exit 3 if all fail.")] = False,
     prior: PriorOption = False,
+    noise: NoiseOption = False,
+    hypervolume: HypervolumeOption = None,
+    noise_init: NoiseInitOption = None,
     max_memory: MaxMemory = None,
     dtype: DtypeOption = Dtype.float64,
     weight_column: WeightColumn = None,

@@ -52,6 +52,9 @@ class FitRequest:
     strict: bool = False
     align_to: Optional[str] = None
     prior: bool = False  # MAP EM under mclust's default conjugate prior
+    noise: bool = False  # a uniform noise component over the data's hypervolume
+    hypervolume: Optional[float] = None  # the noise's volume in original units (default: mclust's hypvol)
+    noise_init: Optional[str] = None  # a 0/1 column: the rows that start as noise (default: NNclean)
 
 
 @dataclass(frozen=True)
