@@ -28,7 +28,7 @@ import numpy as np
 from gmmcli.core.models import MODEL_NAMES
 from gmmcli.core.models.prior import MAP_MODELS, NO_PRIOR
 from gmmcli.core.params import GaussianMixtureParams, make_params
-from gmmcli.core.stats import COUNT_EPS, SufficientStats
+from gmmcli.core.stats import COUNT_EPS, SufficientStats, mixing_weights
 
 DEFAULT_SHRINKAGE = 0.01  # mclust's defaultPrior
 
@@ -143,7 +143,8 @@ def map_m_step(stats: SufficientStats, prior: Prior, reg_covar: float,
     means = means_c + stats.shift - (kappa / (nk + kappa))[:, None] * offsets
     covariances = model.covariances(stats.moment, nk, means_c, offsets, prior, reg_covar,
                                     None if previous is None else previous.covariances)
-    return make_params(nk / nk.sum(), means, covariances, stats.covariance_type)
+    weights, noise = mixing_weights(nk, stats, previous)
+    return make_params(weights, means, covariances, stats.covariance_type, noise)
 
 
 def log_prior(params: GaussianMixtureParams, prior: Prior) -> float:

@@ -9,11 +9,12 @@ second moments do not cancel catastrophically when the data sit far from zero.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
-from gmmcli.core.models import MODELS
-from gmmcli.core.params import GaussianMixtureParams, make_params
+from gmmcli.core.models import DEFAULT_MODEL, MODELS
+from gmmcli.core.params import GaussianMixtureParams, NoiseTerm, make_params
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 # scikit-learn adds 10·eps to each component's count so an empty component
@@ -41,6 +42,8 @@ class SufficientStats:
         (full (K, D, D), tied (D, D), diag (K, D), spherical (K,): Σᵢ wᵢ rᵢₖ |xᵢ − shift|²).
     log_likelihood : float
         Σᵢ wᵢ log p(xᵢ) under the parameters that produced the responsibilities.
+    noise : float
+        Σᵢ wᵢ rᵢ₀, the noise component's share (0 without one).
     """
 
     covariance_type: str
@@ -50,6 +53,7 @@ class SufficientStats:
     sx: np.ndarray
     moment: np.ndarray
     log_likelihood: float
+    noise: float = 0.0
 
     def __add__(self, other: "SufficientStats") -> "SufficientStats":
         if self.covariance_type != other.covariance_type or not np.array_equal(
@@ -64,11 +68,13 @@ class SufficientStats:
             self.sx + other.sx,
             self.moment + other.moment,
             self.log_likelihood + other.log_likelihood,
+            self.noise + other.noise,
         )
 
 
 def estimate_weighted_log_prob(X, params: GaussianMixtureParams) -> np.ndarray:
-    """log wₖ + log N(xᵢ | μₖ, Σₖ) for every row and component.
+    """log wₖ + log N(xᵢ | μₖ, Σₖ) for every row and component, and log π₀ + log(1/V) last
+    when the mixture has a noise component.
 
     Parameters
     ----------
@@ -77,7 +83,7 @@ def estimate_weighted_log_prob(X, params: GaussianMixtureParams) -> np.ndarray:
 
     Returns
     -------
-    ndarray of shape (n_samples, n_components)
+    ndarray of shape (n_samples, n_components), or (n_samples, n_components + 1) with noise
     """
     ops = MODELS[params.covariance_type]
     n_features = params.n_features
@@ -85,7 +91,16 @@ def estimate_weighted_log_prob(X, params: GaussianMixtureParams) -> np.ndarray:
     log_det = ops.log_det(params.precisions_chol, params.n_components, n_features)
     with np.errstate(divide="ignore"):
         log_weights = np.log(params.weights)
-    return -0.5 * (n_features * LOG_2PI + maha) + log_det + log_weights
+    weighted = -0.5 * (n_features * LOG_2PI + maha) + log_det + log_weights
+    if params.noise is None:
+        return weighted
+    return np.hstack([weighted, np.full((len(weighted), 1), noise_log_prob(params))])
+
+
+def noise_log_prob(params: GaussianMixtureParams) -> float:
+    """log π₀ + log(1/V): the noise component's weighted log-density, the same for every row."""
+    with np.errstate(divide="ignore"):
+        return float(np.log(params.noise.weight) + params.noise.log_density)
 
 
 def normalize_log_prob(weighted_log_prob: np.ndarray):
@@ -129,9 +144,15 @@ def accumulate_statistics(Xc, resp, shift, covariance_type, sample_weight=None, 
     return _statistics_from_features(phi, resp_t, covariance_type, shift, weight, float(log_likelihood))
 
 
-def _statistics_from_features(phi, resp_t, covariance_type, shift, weight, log_likelihood):
+def one_group_block(X, sample_weight, start, *, shift) -> SufficientStats:
+    """The statistics of every row as one group (column means and covariance): a block function."""
+    return accumulate_statistics(X - shift, np.ones((len(X), 1)), shift, DEFAULT_MODEL, sample_weight)
+
+
+def _statistics_from_features(phi, resp_t, covariance_type, shift, weight, log_likelihood, noise=None):
     """Every statistic in one GEMM: (K, n) responsibilities times the (F, n) features.
 
+    ``noise``: the noise component's (weighted) responsibilities, shape (n,), if any.
     Whatever the working precision, the statistics are returned (and summed) in float64.
     """
     n_features = len(shift)
@@ -139,6 +160,7 @@ def _statistics_from_features(phi, resp_t, covariance_type, shift, weight, log_l
     moment = MODELS[covariance_type].moment_from_features(g, n_features)
     return SufficientStats(
         covariance_type, shift, weight, g[:, -1], g[:, -1 - n_features:-1], moment, log_likelihood,
+        0.0 if noise is None else float(noise.sum(dtype=np.float64)),
     )
 
 
@@ -161,8 +183,11 @@ def block_statistics(X, sample_weight, start, *, params: GaussianMixtureParams, 
     log_det = ops.log_det(params.precisions_chol, params.n_components, n_features)
     with np.errstate(divide="ignore"):
         const = const + log_det - 0.5 * n_features * LOG_2PI + np.log(params.weights)
+    if params.noise is not None:  # the noise is one more row: no quadratic terms, a constant
+        coef = np.hstack([coef, np.zeros((len(coef), 1))])
+        const = np.append(const, noise_log_prob(params))
     # the constants ride on φ's last row (all ones): one GEMM gives every log wₖNₖ(xᵢ)
-    log_prob = np.vstack([coef, const[None, :]]).T.astype(dtype) @ phi  # (K, n)
+    log_prob = np.vstack([coef, const[None, :]]).T.astype(dtype) @ phi  # (K[+1], n)
     top = log_prob.max(axis=0)
     log_prob -= top
     resp = np.exp(log_prob, out=log_prob)
@@ -174,6 +199,8 @@ def block_statistics(X, sample_weight, start, *, params: GaussianMixtureParams, 
         ll, weight = float(log_norm @ sample_weight), float(sample_weight.sum())
     else:
         ll, weight = float(log_norm.sum()), float(len(X))
+    if params.noise is not None:
+        return _statistics_from_features(phi, resp[:-1], params.covariance_type, shift, weight, ll, resp[-1])
     return _statistics_from_features(phi, resp, params.covariance_type, shift, weight, ll)
 
 
@@ -181,22 +208,39 @@ def shift_params(params: GaussianMixtureParams, shift) -> GaussianMixtureParams:
     """The same mixture with the means moved by ``-shift``."""
     return GaussianMixtureParams(
         params.weights, params.means - shift, params.covariances,
-        params.covariance_type, params.precisions_chol,
+        params.covariance_type, params.precisions_chol, params.noise,
     )
 
 
-def m_step(stats: SufficientStats, reg_covar: float, previous=None) -> GaussianMixtureParams:
+def m_step(stats: SufficientStats, reg_covar: float, previous=None, *,
+           noise_log_density: Optional[float] = None) -> GaussianMixtureParams:
     """Maximise the expected complete-data log-likelihood given summed statistics.
 
     ``previous``: the parameters of the last iteration, from which the iterative M-steps of
-    some covariance models warm-start their inner loops.
+    some covariance models warm-start their inner loops, and whose noise component (if any)
+    the result keeps; ``noise_log_density``: a noise component of this density (the first
+    M-step, from a starting partition with noise rows).
     """
     ops = MODELS[stats.covariance_type]
     nk = stats.nk + COUNT_EPS
     means_c = stats.sx / nk[:, None]
     covariances = ops.m_step(stats.moment, nk, means_c, reg_covar,
                              None if previous is None else previous.covariances)
-    return make_params(nk / nk.sum(), means_c + stats.shift, covariances, stats.covariance_type)
+    weights, noise = mixing_weights(nk, stats, previous, noise_log_density)
+    return make_params(weights, means_c + stats.shift, covariances, stats.covariance_type, noise)
+
+
+def mixing_weights(nk, stats: SufficientStats, previous: Optional[GaussianMixtureParams],
+                   noise_log_density: Optional[float] = None):
+    """πₖ = nₖ / n for the components and, with a noise component (``previous``'s or of
+    ``noise_log_density``), π₀ = n₀ / n for it; its density 1/V is fixed, as in mclust.
+    Returns (weights, NoiseTerm or None)."""
+    if noise_log_density is None and previous is not None and previous.noise is not None:
+        noise_log_density = previous.noise.log_density
+    if noise_log_density is None:
+        return nk / nk.sum(), None
+    total = nk.sum() + stats.noise
+    return nk / total, NoiseTerm(stats.noise / total, noise_log_density)
 
 
 LOWEST = -np.finfo(float).max
@@ -210,10 +254,13 @@ def score_rows(X, params: GaussianMixtureParams):
     distance ratios (the limiting label gets probability 1 unless there is a
     tie), and its log-likelihood is clamped at the lowest finite float.
 
+    With a noise component, its responsibility is the last column; a row whose Gaussian
+    densities all underflow belongs to the noise (its density is a positive constant).
+
     Returns
     -------
     log_norm : ndarray of shape (n_samples,)
-    resp : ndarray of shape (n_samples, n_components)
+    resp : ndarray of shape (n_samples, n_components), or (n_samples, n_components + 1) with noise
     """
     with np.errstate(over="ignore", invalid="ignore"):
         log_norm, resp = normalize_log_prob(estimate_weighted_log_prob(X, params))
@@ -229,7 +276,12 @@ def _score_far_row(x, params: GaussianMixtureParams):
     log wₖNₖ(s·u) = cₖ − ½ s² qₖ + s lₖ − ½ mₖ with qₖ = uᵀΛₖu, lₖ = uᵀΛₖμₖ and
     mₖ = μₖᵀΛₖμₖ: the smallest q wins, ties go to the largest l, then to c − ½m.
     Every term is computed from unit-scale quantities, so nothing overflows but s².
+    With a noise component that row is noise (reached only when π₀ = 0 otherwise).
     """
+    if params.noise is not None and params.noise.weight > 0:
+        resp = np.zeros(params.n_components + 1)
+        resp[-1] = 1.0
+        return noise_log_prob(params), resp
     ops = MODELS[params.covariance_type]
     size = np.float64(np.max(np.abs(x)))
     u = (x / size)[None, :]
@@ -240,6 +292,9 @@ def _score_far_row(x, params: GaussianMixtureParams):
     log_det = ops.log_det(params.precisions_chol, params.n_components, params.n_features)
     with np.errstate(divide="ignore"):
         const = log_det + np.log(params.weights) - 0.5 * params.n_features * LOG_2PI - 0.5 * m
+    if params.noise is not None:
+        const = np.append(const, -np.inf)
+        q, lin = np.append(q, np.inf), np.append(lin, -np.inf)
     q_min = q.min()
     lin_top = lin[q == q_min].max()
     with np.errstate(over="ignore", invalid="ignore"):

@@ -16,7 +16,7 @@ import functools
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 import numpy as np
@@ -24,19 +24,21 @@ import numpy as np
 from gmmcli import __version__
 from gmmcli.core.models import MODELS
 from gmmcli.core.models.base import decompose
+from gmmcli.core.noise import Box, noise_term
 from gmmcli.core.params import GaussianMixtureParams, make_params
 from gmmcli.errors import ModelError, NoInputError, NumericalError
 from gmmcli.io.source import open_file
 from gmmcli.scaler import Scaler
 
 FORMAT = "gmmcli-model"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # How far (relative) an mclust model's covariances, net of reg_covar, may stray from its
 # constraint: rounding in the M-step leaves ~1e-12; a hand-edited file is far off.
 CONSTRAINT_TOLERANCE = 1e-6
 # Version 2 added mclust's covariance models and their "decomposition"; a model that
 # version 1 can express (scikit-learn's four) is still written as version 1.
 FIRST_VERSION_WITH_DECOMPOSITION = 2
+FIRST_VERSION_WITH_NOISE = 3  # the "noise" object
 WEIGHT_SUM_TOLERANCE = 1e-6
 SYMMETRY_TOLERANCE = 1e-8
 
@@ -65,10 +67,16 @@ class Model:
     diagnostics: dict = field(default_factory=dict)
     gmmcli_version: str = __version__
     selection: Optional[dict] = None
+    noise_box: Optional[Box] = None  # with a noise component: its region (volume = hypervolume)
 
     @property
     def n_components(self) -> int:
         return self.params.n_components
+
+    @property
+    def hypervolume(self) -> Optional[float]:
+        """V of the noise component, original units (None without one)."""
+        return None if self.noise_box is None else math.exp(self.noise_box.log_volume)
 
 
 def _list(a: np.ndarray) -> Any:
@@ -79,9 +87,10 @@ def model_to_document(model: Model) -> dict:
     """The JSON document of a model, keys in a fixed order."""
     p = model.params
     decomposed = p.model.has_decomposition
+    version = FIRST_VERSION_WITH_NOISE if p.noise else FIRST_VERSION_WITH_DECOMPOSITION if decomposed else 1
     doc = {
         "format": FORMAT,
-        "schema_version": FIRST_VERSION_WITH_DECOMPOSITION if decomposed else 1,
+        "schema_version": version,
         "gmmcli_version": model.gmmcli_version,
         "feature_names": list(model.feature_names),
         "has_header": model.has_header,
@@ -94,6 +103,7 @@ def model_to_document(model: Model) -> dict:
         "means": _list(p.means),
         "covariances": _list(p.covariances),
         **({"decomposition": decomposition_document(p)} if decomposed else {}),
+        **({"noise": noise_document(model)} if p.noise else {}),
         "settings": model.settings,
         "n_samples": model.n_samples,
         "converged": model.converged,
@@ -112,6 +122,13 @@ def decomposition_document(params: GaussianMixtureParams) -> dict:
     """Volume λ_k, shape A_k and orientation D_k of each Σ_k = λ_k D_k A_k D_kᵀ (mclust's terms)."""
     parts = decompose(params.dense_covariances())
     return {key: _list(value) for key, value in parts.items()}
+
+
+def noise_document(model: Model) -> dict:
+    """The noise component: its proportion, hypervolume and box (original units)."""
+    box = model.noise_box
+    return {"proportion": float(model.params.noise.weight), "hypervolume": model.hypervolume,
+            "box": {"axes": _list(box.axes), "lower": _list(box.lower), "upper": _list(box.upper)}}
 
 
 def dumps_model(model: Model) -> bytes:
@@ -398,6 +415,9 @@ class _Validator:
         params = self.params(doc, doc["n_components"], len(names))
         self.model_constraints(doc, params)
         scaler = self.scaler(doc["scaler"], len(names))
+        box = self.noise_box(doc.get("noise"), params)
+        if box is not None:
+            params = replace(params, noise=noise_term(doc["noise"]["proportion"], box.log_volume, scaler.log_jacobian))
         self.scoring(params)
         self.original_units(params, scaler)
         self.counts(doc)
@@ -417,7 +437,26 @@ class _Validator:
             diagnostics=doc["diagnostics"],
             gmmcli_version=doc["gmmcli_version"],
             selection=doc.get("selection"),
+            noise_box=box,
         )
+
+    def noise_box(self, noise: Optional[dict], params: GaussianMixtureParams) -> Optional[Box]:
+        """The noise's box: D×D orthonormal axes, lower < upper, its volume the hypervolume (that
+        the proportion completes the weights to 1 is checked with the weights)."""
+        if noise is None:
+            return None
+        d = params.n_features
+        axes = self.array(noise["box"]["axes"], (d, d), "noise.box.axes")
+        lower = self.array(noise["box"]["lower"], (d,), "noise.box.lower")
+        upper = self.array(noise["box"]["upper"], (d,), "noise.box.upper")
+        if not np.allclose(axes.T @ axes, np.eye(d), atol=1e-9):
+            raise self.fail("noise.box.axes", "are not orthonormal")
+        if not (upper > lower).all():
+            raise self.fail("noise.box.upper", "must exceed noise.box.lower in every direction")
+        box = Box(axes, lower, upper)
+        if not math.isfinite(box.log_volume) or abs(box.log_volume - math.log(noise["hypervolume"])) > 1e-9:
+            raise self.fail("noise.hypervolume", "is not the volume of noise.box")
+        return box
 
     def params(self, doc: dict, k: int, d: int) -> GaussianMixtureParams:
         """Weights, means and covariances of the shapes K and D imply; weights sum to 1; covariances SPD."""
@@ -425,8 +464,9 @@ class _Validator:
         weights = self.array(doc["weights"], (k,), "weights")
         if (weights < 0).any():
             raise self.fail("weights", "contains a negative weight")
-        if abs(weights.sum() - 1.0) > WEIGHT_SUM_TOLERANCE:
-            raise self.fail("weights", f"sum to {weights.sum():.10g}, not 1")
+        total = weights.sum() + (doc["noise"]["proportion"] if "noise" in doc else 0.0)
+        if abs(total - 1.0) > WEIGHT_SUM_TOLERANCE:
+            raise self.fail("weights", f"sum to {weights.sum():.10g}, not 1" + (" with noise.proportion" if "noise" in doc else ""))
         means = self.array(doc["means"], (k, d), "means")
         covariances = self.array(doc["covariances"], MODELS[cov_type].shape(k, d), "covariances")
         components = _components(covariances, cov_type, d)

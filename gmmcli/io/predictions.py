@@ -16,8 +16,9 @@ class PredictionWriter:
     """Formats blocks of predictions and hands the bytes to ``sink``.
 
     Columns: the kept input columns (as text), then ``fields`` in the order given
-    (``prob`` is ``prob_0`` … ``prob_{K-1}``), then ``outlier`` (1 when log_likelihood <
-    ``outlier_threshold``) if a threshold is given.
+    (``prob`` is ``prob_0`` … ``prob_{K-1}``, and ``prob_noise`` with a noise component, whose
+    rows get ``label`` −1), then ``outlier`` (1 when log_likelihood < ``outlier_threshold``)
+    if a threshold is given.
     The CSV header is written at once, so an input with no rows still gives it. With
     ``output_format`` "parquet" or "arrow", ``format`` returns the columns themselves,
     for a :class:`~gmmcli.io.columnar.ColumnarWriter`.
@@ -25,13 +26,14 @@ class PredictionWriter:
 
     def __init__(self, sink: Callable[[bytes], None], output_format: str,
                  keep_names: Sequence[str], n_components: int, fields: Sequence[str],
-                 outlier_threshold: Optional[float] = None):
+                 outlier_threshold: Optional[float] = None, noise: bool = False):
         self.sink = sink
+        self.n_components = n_components
         self.output_format = output_format
         self.keep_names = list(keep_names)
         self.fields = output_fields(fields, outlier_threshold is not None)
         self.outlier_threshold = outlier_threshold
-        self.columns = prediction_columns(keep_names, n_components, fields, outlier_threshold is not None)
+        self.columns = prediction_columns(keep_names, n_components, fields, outlier_threshold is not None, noise)
         if output_format == "csv":
             self.sink(csv_header(self.columns))
 
@@ -41,7 +43,8 @@ class PredictionWriter:
             if f == "prob":
                 values.extend(resp[:, k] for k in range(resp.shape[1]))
             elif f == "label":
-                values.append(resp.argmax(axis=1).astype(np.int64))
+                label = resp.argmax(axis=1).astype(np.int64)
+                values.append(np.where(label == self.n_components, -1, label))  # the noise column is last
             elif f == "log_likelihood":
                 values.append(log_likelihood)
             elif f == "outlier":
@@ -68,11 +71,14 @@ def output_fields(fields: Sequence[str], outlier: bool) -> list:
     return list(dict.fromkeys(fields)) + (["outlier"] if outlier else [])
 
 
-def prediction_columns(keep_names: Sequence[str], n_components: int, fields: Sequence[str], outlier: bool) -> list:
-    """The output's column names: the kept columns, then the fields (``prob`` → prob_0 … prob_{K-1})."""
+def prediction_columns(keep_names: Sequence[str], n_components: int, fields: Sequence[str], outlier: bool,
+                       noise: bool = False) -> list:
+    """The output's column names: the kept columns, then the fields (``prob`` → prob_0 … prob_{K-1},
+    then prob_noise with a noise component)."""
     names = list(keep_names)
+    probs = [f"prob_{k}" for k in range(n_components)] + (["prob_noise"] if noise else [])
     for f in output_fields(fields, outlier):
-        names.extend([f"prob_{k}" for k in range(n_components)] if f == "prob" else [f])
+        names.extend(probs if f == "prob" else [f])
     return names
 
 

@@ -35,6 +35,7 @@ class DataRequest:
     fmt: CsvFormat = CsvFormat()
     columns: Optional[str] = None
     weight_column: Optional[str] = None
+    noise_column: Optional[str] = None  # 0/1: the rows that start as noise (never a feature)
     missing: str = "error"
     standardize: bool = True
     uniform_scale: bool = False  # one scale for every column (models that per-column scaling would change)
@@ -63,6 +64,8 @@ class TrainingData:
     shift: np.ndarray
     notes: tuple = ()
     has_missing: bool = False
+    noise_flags: Optional[np.ndarray] = None  # per row, from DataRequest.noise_column
+    noise: Optional[object] = None  # the noise component's NoiseSetup (pipeline.noise), when fitting one
 
     def close(self) -> None:
         self.engine.close()
@@ -111,8 +114,9 @@ def load_locally(req: DataRequest, covariance_type: str, init_model: Optional[Mo
     try:
         selected, notes = training_columns(req, reader, init_model)
         weight_index = weight_column(req, reader, selected)
+        noise_index = side_column(req.noise_column, "--noise-init", req, reader, selected)
         names = [reader.names[j] for j in selected]
-        blocks = weighted_blocks(reader, selected, weight_index, req.missing == "marginalize")
+        blocks = weighted_blocks(reader, selected, weight_index, req.missing == "marginalize", noise_index)
         if max_memory is None:
             data = _load_in_memory(req, blocks, names, covariance_type)
         else:
@@ -128,8 +132,8 @@ def load_on_dask(req: DataRequest, init_model: Optional[Model], on_note=None) ->
     from gmmcli.engines import dask_engine
 
     dask_engine.require_dask()
-    if req.weight_column is not None or req.max_memory is not None:
-        raise UsageError("--engine dask does not take --weight-column or --max-memory")
+    if req.weight_column is not None or req.max_memory is not None or req.noise_column is not None:
+        raise UsageError("--engine dask does not take --weight-column, --max-memory or --noise-init")
     paths = dask_engine.expand_inputs(req.inputs)
     reader = open_inputs(paths[:1], req.fmt)
     try:
@@ -196,44 +200,61 @@ def identifier_columns(X: np.ndarray, names) -> list:
 
 def weight_column(req: DataRequest, reader, selected: list) -> Optional[int]:
     """Index of --weight-column (never a feature), or None."""
-    if req.weight_column is None:
+    return side_column(req.weight_column, "--weight-column", req, reader, selected)
+
+
+def side_column(spec: Optional[str], option: str, req: DataRequest, reader, selected: list) -> Optional[int]:
+    """Index of the one column ``spec`` names for ``option`` (taken out of the features), or None."""
+    if spec is None:
         return None
-    index, _ = resolve_columns(req.weight_column, reader.names, [True] * len(reader.names))
+    index, _ = resolve_columns(spec, reader.names, [True] * len(reader.names))
     if len(index) != 1:
-        raise UsageError(f"--weight-column takes one column (got {req.weight_column!r})")
+        raise UsageError(f"{option} takes one column (got {spec!r})")
     if index[0] in selected:
         if req.columns is not None:
-            raise UsageError(f"--weight-column {reader.names[index[0]]!r} is also selected as a feature by -c")
+            raise UsageError(f"{option} {reader.names[index[0]]!r} is also selected as a feature by -c")
         selected.remove(index[0])
     return index[0]
 
 
-def weighted_blocks(reader, selected: list, weight_index: Optional[int], missing: bool = False):
-    """(X, weights or None) per block; a negative weight is an error naming its line.
+def weighted_blocks(reader, selected: list, weight_index: Optional[int], missing: bool = False,
+                    noise_index: Optional[int] = None):
+    """(X, weights or None, noise flags or None) per block; a negative weight, or a noise flag
+    other than 0 or 1, is an error naming its line.
 
     With ``missing``, empty cells and NA tokens of the features are NaN (weights may not be missing).
     """
-    columns = selected + ([] if weight_index is None else [weight_index])
-    for block in reader.blocks(columns, missing=missing):
-        if weight_index is None:
-            yield block.X, None
-            continue
-        w = np.ascontiguousarray(block.X[:, -1])
-        bad = np.flatnonzero(~(w >= 0))
-        if bad.size:
-            what = "missing weight" if np.isnan(w[bad[0]]) else f"negative weight {w[bad[0]]:g}"
-            raise DataError(f"{block.location(int(bad[0]))}, column {reader.names[weight_index]!r}: {what}")
-        yield block.X[:, :-1], w
+    extra = [j for j in (weight_index, noise_index) if j is not None]
+    for block in reader.blocks(selected + extra, missing=missing):
+        X = block.X[:, :len(selected)]
+        w = flags = None
+        if weight_index is not None:
+            w = np.ascontiguousarray(block.X[:, len(selected)])
+            _refuse_rows(block, reader, weight_index, ~(w >= 0),
+                         lambda v: "missing weight" if np.isnan(v) else f"negative weight {v:g}", w)
+        if noise_index is not None:
+            values = block.X[:, -1]
+            _refuse_rows(block, reader, noise_index, ~((values == 0) | (values == 1)),
+                         lambda v: f"noise flag {v:g} (give 0 or 1)", values)
+            flags = values == 1
+        yield X, w, flags
+
+
+def _refuse_rows(block, reader, column: int, bad_rows: np.ndarray, what, values) -> None:
+    bad = np.flatnonzero(bad_rows)
+    if bad.size:
+        raise DataError(f"{block.location(int(bad[0]))}, column {reader.names[column]!r}: {what(values[bad[0]])}")
 
 
 def _load_in_memory(req: DataRequest, blocks, names, covariance_type: str) -> TrainingData:
     parts = list(blocks)
-    X = np.empty((sum(len(x) for x, _ in parts), len(names)), order="F")  # the engines' layout, no copies
+    X = np.empty((sum(len(x) for x, _, _ in parts), len(names)), order="F")  # the engines' layout, no copies
     start = 0
-    for x, _ in parts:
+    for x, _, _ in parts:
         X[start:start + len(x)] = x
         start += len(x)
-    w = np.concatenate([w for _, w in parts]) if parts and parts[0][1] is not None else None
+    w = np.concatenate([w for _, w, _ in parts]) if parts and parts[0][1] is not None else None
+    flags = np.concatenate([f for _, _, f in parts]) if parts and parts[0][2] is not None else None
     del parts
     if len(X) == 0:
         return TrainingData(names, MemoryEngine(X, w), Scaler.identity(len(names)), np.zeros(len(names)))
@@ -246,7 +267,8 @@ def _load_in_memory(req: DataRequest, blocks, names, covariance_type: str) -> Tr
     shift = np.zeros(Z.shape[1]) if req.standardize else column_means(Z, w)
     engine = MemoryEngine(Z, w, covariance_type=covariance_type, dtype=req.dtype)
     notes = tuple(warnings + collinearity_warnings(Z, shift, names))
-    return TrainingData(names, engine, scaler, shift, notes=notes, has_missing=bool(np.isnan(Z).any()))
+    return TrainingData(names, engine, scaler, shift, notes=notes, has_missing=bool(np.isnan(Z).any()),
+                        noise_flags=flags)
 
 
 def column_means(X: np.ndarray, weights: Optional[np.ndarray]) -> np.ndarray:
@@ -279,12 +301,14 @@ def _load_spooled(req: DataRequest, blocks, names, max_memory: int, covariance_t
     os.close(fd)
     try:
         writer = SpoolWriter(path, len(names), block_rows)
-        weights = []
-        for X, w in blocks:
+        weights, flags = [], []
+        for X, w, f in blocks:
             writer.write(X, w)
             weights.append(w)
+            flags.append(f)
         writer.close()
         w = np.concatenate(weights) if weights and weights[0] is not None else None
+        flags = np.concatenate(flags) if flags and flags[0] is not None else None
         engine = SpoolEngine(path, writer.n_samples, len(names), block_rows, n_threads, sample_weight=w,
                              dtype=req.dtype)
         if writer.n_samples == 0:
@@ -296,7 +320,7 @@ def _load_spooled(req: DataRequest, blocks, names, max_memory: int, covariance_t
         shift = np.zeros(len(names)) if req.standardize else writer.moments.mean * writer.moments.unit
         has_missing = bool(np.any(np.asarray(writer.moments.count) < writer.n_samples)) if w is None else \
             req.missing == "marginalize"
-        return TrainingData(names, engine, scaler, shift, has_missing=has_missing)
+        return TrainingData(names, engine, scaler, shift, has_missing=has_missing, noise_flags=flags)
     except BaseException:
         remove_spool(path)
         raise

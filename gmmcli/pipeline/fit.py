@@ -15,15 +15,16 @@ from gmmcli.core.em import EMResult, run_em
 from gmmcli.core.init import INIT_METHODS, initialize
 from gmmcli.core.missing import ImputedSource, block_statistics_missing, row_log_likelihood_missing
 from gmmcli.core.models import DEFAULT_MODEL, MODEL_NAMES, get_model
-from gmmcli.core.params import GaussianMixtureParams, permute_components
+from gmmcli.core.params import GaussianMixtureParams, NoiseTerm, permute_components
 from gmmcli.core.prior import Prior, default_prior, map_m_step, supported_models
-from gmmcli.core.stats import accumulate_statistics, block_statistics, m_step
+from gmmcli.core.stats import block_statistics, m_step, one_group_block
 from gmmcli.errors import ConvergenceError, NumericalError, UsageError
 from gmmcli.io.atomic import output_file
 from gmmcli.io.columnar import columnar_kind
 from gmmcli.io.model_file import Model, read_model, write_model
 from gmmcli.pipeline import compare
 from gmmcli.pipeline.data import DataRequest, TrainingData, load_training_data, refuse_overwriting_input
+from gmmcli.pipeline.noise import NoiseSetup, noise_setup, noise_start
 from gmmcli.scaler import jacobian_block
 
 # Levels of the training log-likelihood quantiles stored in the model (for outlier flags).
@@ -88,6 +89,8 @@ def validate_fit_request(req: FitRequest) -> None:
         (data.max_memory is None or data.max_memory > 0, "--max-memory must be positive"),
         (req.output is None or columnar_kind(req.output) is None,
          f"-o {req.output}: a model file is JSON; give it a .json name"),
+        (not req.noise or data.missing == "error",
+         "--noise cannot be combined with --missing marginalize (the noise has no marginal density)"),
     ]
     for ok, message in checks:
         if not ok:
@@ -106,17 +109,18 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
     init_model = read_model(req.init_model) if req.init_model else None
     req = with_init_model_k(req, init_model)
     validate_fit_request(req)
-    req = replace(req, data=with_model_scaling(req.data, (req.covariance_type,)))
+    req = replace(req, data=with_noise_column(with_model_scaling(req.data, (req.covariance_type,)), req))
     refuse_overwriting_input(req.data.inputs, req.output)
     with output_file(req.output) as out:
         align_model = read_model(req.align_to) if req.align_to else None
         with load_training_data(req.data, n_components=req.n_components, covariance_type=req.covariance_type,
                                 init_model=init_model, on_note=on_note) as data:
             check_model_fits_columns(req.covariance_type, len(data.names))
-            start = None if init_model is None else warm_start(init_model, data.scaler, req.covariance_type)
+            data.noise = noise_setup(data, req.hypervolume) if req.noise else None
+            start = None if init_model is None else warm_start(init_model, data, req.covariance_type)
             jacobian = original_units_jacobian(data)
             runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing, jacobian,
-                                prior=data_prior(data, req.n_components) if req.prior else None)
+                                prior=data_prior(data, req.n_components) if req.prior else None, noise=data.noise)
             model, notes = build_model(req, data, runs, order=component_order(req, data, align_model, start),
                                        jacobian=jacobian)
             model, compare_notes = compare_with_earlier(model, data, init_model, align_model)
@@ -128,7 +132,7 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
 
 
 def with_init_model_k(req: FitRequest, init_model: Optional[Model]) -> FitRequest:
-    """-k and --covariance default to the --init-model's; -k may not contradict it."""
+    """-k, --covariance and --noise default to the --init-model's; -k may not contradict it."""
     if init_model is None:
         if req.n_components is None:
             raise UsageError("-k/--components is required (to choose k, run: gmmcli select INPUT)")
@@ -136,18 +140,29 @@ def with_init_model_k(req: FitRequest, init_model: Optional[Model]) -> FitReques
     if req.n_components is not None and req.n_components != init_model.n_components:
         raise UsageError(f"-k {req.n_components} contradicts --init-model, which has {init_model.n_components} "
                          "components (leave -k out to use its k)")
-    return replace(req, n_components=init_model.n_components,
+    if req.noise and init_model.params.noise is None:
+        raise UsageError("--noise: the --init-model has no noise component to start from")
+    return replace(req, n_components=init_model.n_components, noise=init_model.params.noise is not None,
                    covariance_type=req.covariance_type or init_model.params.covariance_type)
 
 
-def warm_start(model: Model, scaler, covariance_type: str) -> GaussianMixtureParams:
-    """The init model's parameters moved into this fit's (standardized) space."""
+def with_noise_column(data: DataRequest, req: FitRequest) -> DataRequest:
+    """--noise-init's column is read with the data (and is never a feature)."""
+    return replace(data, noise_column=req.noise_init)
+
+
+def warm_start(model: Model, data: TrainingData, covariance_type: str) -> GaussianMixtureParams:
+    """The init model's parameters moved into this fit's (standardized) space; its noise keeps
+    its proportion, over this data's hypervolume."""
     if model.params.covariance_type != covariance_type:
         raise UsageError(
             f"--init-model has covariance type {model.params.covariance_type!r}, "
             f"but --covariance is {covariance_type!r}"
         )
-    return compare.in_space_of(model, scaler)
+    params = compare.in_space_of(model, data.scaler)
+    if params.noise is None:
+        return params
+    return replace(params, noise=NoiseTerm(params.noise.weight, data.noise.log_density))
 
 
 def with_model_scaling(data: DataRequest, models) -> DataRequest:
@@ -274,13 +289,14 @@ class Restart:
 
 
 def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: bool = False,
-                 jacobian: float = 0.0, prior: Optional[Prior] = None) -> list:
+                 jacobian: float = 0.0, prior: Optional[Prior] = None, noise: Optional[NoiseSetup] = None) -> list:
     """Run ``n_init`` EM restarts; a restart that fails numerically is recorded, not fatal.
 
     With ``missing`` (NaN cells), initialization sees them filled with the data centre
     and EM takes their conditional expectations. ``on_iteration`` sees the mean
     log-likelihood per row in original units (``jacobian``: see original_units_jacobian).
     With a ``prior``, every M-step is the MAP step (the log-likelihood recorded is still the data's).
+    With ``noise``, every restart starts with a noise component (see pipeline.noise.noise_start).
     """
     source = ImputedSource(engine, shift) if missing else engine
     total_weight = engine.n_samples if engine.sample_weight is None else float(engine.sample_weight.sum())
@@ -291,10 +307,8 @@ def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: b
         rng = np.random.default_rng(int(seed))
         callback = None if on_iteration is None else partial(_report, on_iteration, restart, total_weight, jacobian)
         try:
-            params = start if start is not None else initialize(
-                source, req.n_components, req.covariance_type, restart_init(req.init, restart), rng,
-                req.reg_covar, shift,
-            )
+            params = start if start is not None else starting_point(
+                req, source, shift, restart_init(req.init, restart), rng, noise)
             result = run_em(
                 lambda p: engine.reduce(partial(e_step, params=p, shift=shift)),
                 params, reg_covar=req.reg_covar, tol=req.tol, max_iter=req.max_iter,
@@ -310,6 +324,13 @@ def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: b
     return runs
 
 
+def starting_point(req: FitRequest, source, shift, method: str, rng, noise: Optional[NoiseSetup]):
+    """One restart's start, by ``method``; with a noise component when ``noise`` is given."""
+    if noise is not None:
+        return noise_start(source, noise, req.n_components, req.covariance_type, method, rng, req.reg_covar, shift)
+    return initialize(source, req.n_components, req.covariance_type, method, rng, req.reg_covar, shift)
+
+
 def restart_init(init: str, restart: int) -> str:
     """hc is deterministic: it starts the first restart, and k-means++ the others."""
     return "kmeans++" if init == "hc" and restart > 0 else init
@@ -322,15 +343,11 @@ def _map_step(stats, reg_covar, previous=None, *, prior):
 def data_prior(data: TrainingData, n_components: int) -> Prior:
     """mclust's default prior from the training rows' column means and covariance (fitted space)."""
     source = ImputedSource(data.engine, data.shift) if data.has_missing else data.engine
-    stats = source.reduce(partial(_one_group_block, shift=data.shift))
+    stats = source.reduce(partial(one_group_block, shift=data.shift))
     n = stats.weight
     mean = stats.sx[0] / n
     cov = (stats.moment[0] - n * np.outer(mean, mean)) / max(n - 1.0, 1.0)  # R's var: n − 1
     return default_prior(mean + data.shift, cov, n_components, n_samples=int(n))
-
-
-def _one_group_block(X, sample_weight, start, *, shift):
-    return accumulate_statistics(X - shift, np.ones((len(X), 1)), shift, DEFAULT_MODEL, sample_weight)
 
 
 def _report(callback, restart, n_samples, jacobian, n_iter, total):
@@ -380,9 +397,17 @@ def build_model(req: FitRequest, data: TrainingData, runs, order=None, jacobian:
             "mean_original_units": total_original / n, **({"total_weight": n} if weighted else {}),
         },
         log_likelihood_quantiles=training_log_likelihood_quantiles(data, params),
-        diagnostics=diagnostics,
+        diagnostics=diagnostics, noise_box=None if params.noise is None else data.noise.box,
     )
-    return model, notes
+    return model, notes + noise_notes(model)
+
+
+def noise_notes(model: Model) -> tuple:
+    """What the noise component took: its share of the rows and its volume, in the data's units."""
+    if model.params.noise is None:
+        return ()
+    return (f"note: noise component: proportion {model.params.noise.weight:.4g} over a hypervolume of "
+            f"{model.hypervolume:.6g} (product of the columns' units)",)
 
 
 def training_log_likelihood_quantiles(data: TrainingData, params: GaussianMixtureParams) -> dict:
@@ -406,6 +431,9 @@ def fit_settings(req: FitRequest) -> dict:
         **({} if data.weight_column is None else {"weight_column": data.weight_column}),
         **({} if data.missing == "error" else {"missing": data.missing}),
         **({"prior": True} if req.prior else {}),
+        **({"noise": True} if req.noise else {}),
+        **({} if req.hypervolume is None else {"hypervolume": req.hypervolume}),
+        **({} if req.noise_init is None else {"noise_init": req.noise_init}),
     }
 
 

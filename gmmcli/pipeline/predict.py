@@ -117,14 +117,18 @@ def predict(req: PredictRequest, sink: Callable[[bytes], None]) -> PredictResult
     refuse_overwriting_input(inputs, req.output)
     with output_file(req.output) as out:
         model = read_model_argument(req.model, inputs[0])
+        noise = model.params.noise is not None
+        if noise and req.missing == "marginalize":
+            raise UsageError(f"{req.model}: a model with a noise component cannot score rows with missing cells "
+                             "(--missing marginalize); use --missing drop")
         reader, selected, keep = open_for_model(model, inputs, req.fmt, req.keep, req.block_bytes)
         threshold = None if req.outlier_quantile is None else outlier_threshold(model, req.outlier_quantile)
         keep_names = [reader.names[j] for j in keep]
         table = table_output(out, req.output, prediction_columns(keep_names, model.n_components, req.fields,
-                                                                 threshold is not None))
+                                                                 threshold is not None, noise))
         writer = PredictionWriter(table.write if table else out.write if out else sink,
                                   table.kind if table else req.output_format, keep_names, model.n_components,
-                                  req.fields, threshold)
+                                  req.fields, threshold, noise)
         n_rows = n_dropped = 0
         score = partial(_score_and_format, model, writer, req.missing)
         blocks = reader.blocks(selected, keep, missing=req.missing != "error")

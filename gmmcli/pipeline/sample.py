@@ -26,6 +26,13 @@ class SampleRequest:
     output: Optional[str] = None
 
 
+def noise_sampler(model):
+    """Rows from the model's noise box (original units), standardized as the model's space."""
+    if model.noise_box is None:
+        return None
+    return lambda n, rng: model.scaler.transform(model.noise_box.sample(n, rng))
+
+
 def sample(req: SampleRequest, sink: Callable[[bytes], None]) -> int:
     """Write ``n_samples`` rows as CSV to ``sink`` (or ``req.output``: Parquet or Arrow by its
     extension, else CSV), in blocks of 100 000.
@@ -47,7 +54,7 @@ def sample(req: SampleRequest, sink: Callable[[bytes], None]) -> int:
         done = 0
         while done < req.n_samples:
             n = min(SAMPLE_BLOCK, req.n_samples - done)
-            Z, labels = draw(model.params, n, rng)
+            Z, labels = draw(model.params, n, rng, draw_noise=noise_sampler(model))
             X = model.scaler.inverse_transform(Z)
             columns = [X[:, j] for j in range(X.shape[1])] + ([labels.astype(np.int64)] if req.labels else [])
             if table is None:

@@ -31,7 +31,7 @@ def test_schema_file_lists_every_key_written():
     schema = json.load(open(schema_path))
     doc = golden_doc()
     assert set(schema["required"]) == set(doc)
-    assert set(schema["properties"]) == set(doc) | {"selection", "decomposition"}  # optional fields
+    assert set(schema["properties"]) == set(doc) | {"selection", "decomposition", "noise"}  # optional fields
 
 
 def mutate(path_keys, value):
@@ -53,7 +53,7 @@ def mutate(path_keys, value):
     (b'{"format": "gmmcli-model", "x": NaN}', "m.json: not a valid model file: NaN is not valid JSON"),
     (b'{"format": "gmmcli-model", "x": Infinity}', "m.json: not a valid model file: Infinity is not valid JSON"),
     (b'{"format": "gmmcli-model", "x": 1e400}', "m.json: not a valid model file: number 1e400 is out of range"),
-    (mutate(["schema_version"], 3), "m.json: field 'schema_version': 3 is newer than this gmmcli reads (2); upgrade gmmcli"),
+    (mutate(["schema_version"], 4), "m.json: field 'schema_version': 4 is newer than this gmmcli reads (3); upgrade gmmcli"),
     (mutate(["weights"], [0.5, 0.5]), "m.json: field 'weights': shape is [2], expected [3]"),
     (mutate(["weights"], [0.5, 0.6, -0.1]), "m.json: field 'weights': contains a negative weight"),
     (mutate(["weights"], [0.5, 0.5, 0.5]), "m.json: field 'weights': sum to 1.5, not 1"),
