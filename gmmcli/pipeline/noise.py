@@ -79,7 +79,8 @@ def noise_start(engine, setup: NoiseSetup, n_components: int, covariance_type: s
                 rng: np.random.Generator, reg_covar: float, shift: np.ndarray) -> GaussianMixtureParams:
     """EM's start with noise: on up to 2 000 sampled rows, the noise set (--noise-init's, or
     NNclean's on the fitted space) and the Gaussian components started by ``method`` on the rest."""
-    picks = choose_rows(engine.n_samples, HC_SAMPLE, rng, engine.sample_weight)
+    # in storage order: every engine's subset returns those rows in that order
+    picks = np.sort(choose_rows(engine.n_samples, HC_SAMPLE, rng, engine.sample_weight))
     sample = engine.subset(picks)
     rows = sample.map_rows(_rows)
     flags = setup.flags[picks] if setup.flags is not None else nnclean(rows)

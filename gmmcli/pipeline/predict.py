@@ -157,8 +157,9 @@ class Explanation:
     log_weights: np.ndarray
     log_densities: np.ndarray
     probabilities: np.ndarray
-    label: int
+    label: int  # -1: the noise component
     log_likelihood: float
+    noise: bool = False  # the last entry of the arrays is the noise component (uniform density)
 
 
 def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat] = None) -> Explanation:
@@ -180,14 +181,17 @@ def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat]
     finally:
         reader.close()
     z = model.scaler.transform(x[None, :])[0]
+    params = model.params
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        weighted = estimate_weighted_log_prob(z[None, :], model.params)[0]
-        log_weights = np.log(model.params.weights)
-    log_norm, resp = score_rows(z[None, :], model.params)
+        weighted = estimate_weighted_log_prob(z[None, :], params)[0]
+        log_weights = np.log(params.weights if params.noise is None else np.append(params.weights, params.noise.weight))
+    log_norm, resp = score_rows(z[None, :], params)
     jac = model.scaler.log_jacobian
+    label = int(resp[0].argmax())
     return Explanation(  # densities in original units: the Jacobian is the same for every component
         row, location, model.feature_names, x, None if model.scaler.is_identity else z,
-        log_weights, weighted - log_weights + jac, resp[0], int(resp[0].argmax()), float(log_norm[0] + jac),
+        log_weights, weighted - log_weights + jac, resp[0], -1 if label == params.n_components else label,
+        float(log_norm[0] + jac), params.noise is not None,
     )
 
 

@@ -22,8 +22,11 @@ from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwr
 from gmmcli.core.prior import supported_models
 from gmmcli.pipeline.fit import (
     FitRequest, build_model, choose_restart, data_prior, enforce_strict, row_log_likelihood_original,
-    run_restarts, validate_fit_request, with_model_scaling,
+    run_restarts, validate_fit_request, with_model_scaling, with_noise_column,
 )
+from gmmcli.pipeline.noise import NoiseSetup, noise_setup
+
+NOISE_ONLY = "noise"  # the covariance_type column of the k = 0 cell
 
 
 @dataclass(frozen=True)
@@ -132,22 +135,60 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
     with output_file(req.fit.output) as out:
         # the rows are read here even for --engine dask, whose workers get them as they are
         data_req = with_model_scaling(replace(req.fit.data, engine="memory"), grid_models(req.covariance_types, None))
-        with load_training_data(data_req, n_components=max(req.components),
+        with load_training_data(with_noise_column(data_req, req.fit), n_components=max(req.components),
                                 covariance_type=req.fit.covariance_type) as data:
             req = replace(req, covariance_types=grid_models(req.covariance_types, len(data.names)))
+            data.noise = noise_setup(data, req.fit.hypervolume) if req.fit.noise else None
             tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds) for cov in req.covariance_types
                      for k in req.components]
-            cells = list(_run_cells(req, data, tasks, on_cell))
-        per_seed = len(tasks) // req.seeds
+            cells = with_noise_only_cells(req, data, list(_run_cells(req, data, tasks, on_cell)))
+        per_seed = len(cells) // req.seeds
         main = cells[:per_seed]
         best = _choose(main, req.criterion)
         if best is None:
             raise NumericalError("every cell of the grid failed; see the table with --format csv")
-        model = replace(main[best].model, selection=selection_record(req, main))
+        written, notes = cell_to_write(main, best, req.criterion)
+        model = replace(main[written].model, selection=selection_record(req, main))
         document = write_model(out, model)
     return SelectResult(tuple(replace(c, model=None) for c in main), best,
                         _count_wins(cells, per_seed, req.criterion), model, document,
-                        time.perf_counter() - started, main[best].notes, falling_likelihood_notes(main))
+                        time.perf_counter() - started, main[written].notes + notes, falling_likelihood_notes(main))
+
+
+def with_noise_only_cells(req: SelectRequest, data: TrainingData, cells: list) -> list:
+    """With --noise, each seed's cells start with k = 0: the noise alone (as mclust's G = 0),
+    whose log-likelihood n·log(1/V) needs no fitting and whose one parameter is V."""
+    if data.noise is None:
+        return cells
+    per_seed = len(cells) // req.seeds
+    out = []
+    for s in range(req.seeds):
+        out.append(noise_only_cell(req, data, req.fit.seed + s))
+        out.extend(cells[s * per_seed:(s + 1) * per_seed])
+    return out
+
+
+def noise_only_cell(req: SelectRequest, data: TrainingData, seed: int) -> Cell:
+    w = data.engine.sample_weight
+    n = data.engine.n_samples if w is None else float(w.sum())
+    per_row = -math.log(data.noise.hypervolume)  # log(1/V), original units
+    ll, p = n * per_row, 1
+    holdout = per_row if (req.holdout or req.cv) else None
+    return Cell(0, NOISE_ONLY, seed, ll, p, bic(ll, p, n), aic(ll, p), bic(ll, p, n), holdout, True, 0)
+
+
+def cell_to_write(cells: list, best: int, criterion: str):
+    """(index of the cell whose model is written, notes): the chosen one, unless it is the noise
+    alone, which has no model file: then the best cell with components, and a warning."""
+    if cells[best].k > 0:
+        return best, ()
+    fitted = [c if c.k > 0 else replace(c, error="noise only") for c in cells]
+    written = _choose(fitted, criterion)
+    if written is None:
+        raise NumericalError("the noise alone (k=0) is the best cell and every cell with components failed")
+    return written, (f"warning: the noise alone (k=0) has the best {criterion}: the rows look like uniform "
+                     f"background with no cluster; the model written is the best with clusters "
+                     f"(k={cells[written].k}, {cells[written].covariance_type})",)
 
 
 def grid_models(names: tuple, n_features: Optional[int]) -> tuple:
@@ -237,7 +278,8 @@ def _fit_cell(req: SelectRequest, task, data: Optional[TrainingData] = None) -> 
         return Cell(k, covariance_type, seed, error="not fitted: mclust has no prior for this model")
     try:
         prior = data_prior(data, k) if fit_req.prior else None
-        runs = run_restarts(fit_req, data.engine, data.shift, None, None, data.has_missing, prior=prior)
+        runs = run_restarts(fit_req, data.engine, data.shift, None, None, data.has_missing, prior=prior,
+                            noise=data.noise)
         model, notes = build_model(fit_req, data, runs)
         if fit_req.strict:  # a cell that would fail `fit --strict` is a failed cell, never chosen
             enforce_strict(fit_req, model)
@@ -245,7 +287,7 @@ def _fit_cell(req: SelectRequest, task, data: Optional[TrainingData] = None) -> 
         return Cell(k, covariance_type, seed, error=str(exc), seconds=time.perf_counter() - started)
     n = model.log_likelihood.get("total_weight", data.engine.n_samples)
     ll = model.log_likelihood["total_original_units"]
-    p = n_parameters(covariance_type, k, len(data.names))
+    p = n_parameters(covariance_type, k, len(data.names), noise=data.noise is not None)
     bic_value = bic(ll, p, n)
     entropy = data.engine.reduce(partial(entropy_block, params=model.params))
     holdout = _held_out(req, fit_req, data) if (req.holdout or req.cv) else None
@@ -271,13 +313,20 @@ def _held_out(req: SelectRequest, fit_req: FitRequest, data: TrainingData) -> fl
         if len(train) < fit_req.n_components:
             raise NumericalError(f"too few training rows for k={fit_req.n_components} in a fold")
         part = data.engine.subset(train)
-        runs = run_restarts(fit_req, part, data.shift, None, None)
+        runs = run_restarts(fit_req, part, data.shift, None, None, noise=noise_of_rows(data.noise, train))
         best = runs[choose_restart(runs, fit_req.reg_covar)].result
         scores = data.engine.subset(test).map_rows(partial(row_log_likelihood_original, params=best.params,
                                                            scaler=data.scaler))
         total += float(scores.sum())
         count += len(test)
     return total / count
+
+
+def noise_of_rows(noise: Optional[NoiseSetup], rows: np.ndarray) -> Optional[NoiseSetup]:
+    """The noise set-up of a subset of the rows (its --noise-init flags follow the rows)."""
+    if noise is None or noise.flags is None:
+        return noise
+    return replace(noise, flags=noise.flags[rows])
 
 
 def _choose(cells, criterion) -> Optional[int]:
