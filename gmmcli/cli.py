@@ -7,11 +7,13 @@ scipy) are imported inside the commands so ``--help`` stays fast.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
 import sys
 import traceback
+from dataclasses import replace
 from enum import Enum
 from typing import Annotated, List, Optional
 
@@ -105,6 +107,9 @@ Engine = choices("Engine", ("memory", "dask"))
 PredictFormat = choices("PredictFormat", ("csv", "jsonl"))
 Criterion = choices("Criterion", ("bic", "aic", "icl", "holdout"))
 TraceFormat = choices("TraceFormat", ("table", "csv", "json"))
+SummaryFormat = choices("SummaryFormat", ("table", "json", "csv"))
+PlotKind = choices("PlotKind", ("classification", "uncertainty", "density", "bic", "trace"))  # pipeline.plot.KINDS
+ViewMissing = choices("ViewMissing", ("error", "marginalize"))
 LogFormat = choices("LogFormat", LOG_FORMATS)
 
 INPUT_HELP = ("CSV file (also .gz, .bz2, .xz or .zst), Parquet (.parquet) or Arrow or Feather (.arrow, .feather) "
@@ -579,6 +584,186 @@ def trace(
     text = show_rows(rows, chosen, columns=render.TRACE_COLUMNS,
                      table=lambda r: render.trace_table(r) + "\n" + render.trace_chart(fitted, all_restarts))
     write_stdout(text.encode())
+
+
+# ---------------------------------------------------------------- summary, plot, report
+ViewMissingOption = Annotated[ViewMissing, typer.Option("--missing", help="Rows with empty or NA cells: error, or marginalize (score them on their observed cells, as predict does; they are counted but not drawn).")]
+OutlierQuantile = Annotated[Optional[float], typer.Option("--outlier-quantile", metavar="Q", help="Count the rows whose log-likelihood is below this quantile of the training rows' (as predict --outlier-quantile).")]
+DrawColumns = Annotated[Optional[str], typer.Option("--columns", "-c", metavar="SPEC", help="The model's columns to draw: names, 1-based indices, ranges a-b, '!' excludes (default: the first 6).")]
+MaxPoints = Annotated[int, typer.Option("--max-points", metavar="N", help="Rows drawn at most: a larger input is subsampled (reproducibly, by --seed); the figure says how many it shows.")]
+DrawSeed = Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the subsample drawn from a large input.")]
+SelectionFile = Annotated[Optional[str], typer.Option("--selection", metavar="FILE", help="The grid for --kind bic when the model has none embedded (gmmcli select -o embeds it): the output of gmmcli select --format csv or json.")]
+InputHeader = Annotated[Optional[bool], typer.Option("--no-header/--header", "-H", help="Override whether the input has a header (default: as the model's training data).", show_default=False)]
+
+
+def view_request(model: str, inputs, options: dict, **more):
+    """The PlotRequest of plot and report (their shared options, given as the command's ``locals()``)."""
+    from gmmcli.pipeline.plot import PlotRequest
+
+    o = options
+    return PlotRequest(model=model, inputs=tuple(inputs or ()),
+                       fmt=csv_format(o["delimiter"], o["tabs"], o["no_header"], o["decimal"]),
+                       columns=o["columns"], max_points=o["max_points"], seed=o["seed"],
+                       outlier_quantile=o.get("outlier_quantile"), missing=o["missing"] is ViewMissing.marginalize,
+                       **more)
+
+
+@app.command(epilog=EPILOG)
+def summary(
+    ctx: typer.Context,
+    model: ModelArg,
+    inputs: Annotated[Optional[List[str]], typer.Argument(help="Optional data (read as predict reads it): adds the classification table, uncertainty, outliers and ICL. " + INPUT_HELP, show_default=False, metavar="INPUT")] = None,
+    output_format: Annotated[Optional[SummaryFormat], typer.Option("--format", help="table (default on a terminal), json (default when piped: everything) or csv (one row per component).", show_default=False)] = None,
+    outlier_quantile: OutlierQuantile = None,
+    missing: ViewMissingOption = ViewMissing.error,
+    no_header: InputHeader = None,
+    delimiter: Delimiter = ",",
+    tabs: Tabs = False,
+    decimal: Decimal = ".",
+):
+    """Summarize a model in the data's original units, as mclust's summary(): criteria, and per component its weight, means, SDs and correlations.
+
+    With INPUT: how many rows each component takes (predict's labels), the uncertainty, outliers
+    (--outlier-quantile) and ICL. A model written by gmmcli select -o also shows its top three cells.
+
+    Example: gmmcli summary model.json sample_data/walkthrough.csv
+    """
+    from gmmcli import render
+    from gmmcli.pipeline.summary import SummaryRequest, summarize
+
+    if inputs:
+        refuse_terminal_stdin(ctx, inputs)
+    request = SummaryRequest(model=model, inputs=tuple(inputs or ()), fmt=csv_format(delimiter, tabs, no_header, decimal),
+                             outlier_quantile=outlier_quantile, missing=missing is ViewMissing.marginalize)
+    result = summarize(request)
+    shown = output_format or (SummaryFormat.table if sys.stdout.isatty() else SummaryFormat.json)
+    if shown is SummaryFormat.table:
+        text = render.summary_table(result)
+    elif shown is SummaryFormat.json:
+        text = json.dumps(render.summary_document(result), indent=1, allow_nan=False) + "\n"
+    else:
+        text = render.rows_csv(*render.summary_rows(result))
+    write_stdout(text.encode())
+
+
+@app.command(epilog=EPILOG)
+def plot(
+    ctx: typer.Context,
+    model: ModelArg,
+    inputs: Annotated[Optional[List[str]], typer.Argument(help="The data to draw (classification, uncertainty, density; not needed for bic and trace). " + INPUT_HELP, show_default=False, metavar="INPUT")] = None,
+    kind: Annotated[PlotKind, typer.Option("--kind", help="classification, uncertainty or density (scatter matrices of the columns), bic (the selection grid) or trace (EM's log-likelihood per iteration).")] = PlotKind.classification,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write the figure here (atomically): .svg, .png or .pdf. Without -o, on a terminal: drawn with characters.")] = None,
+    columns: DrawColumns = None,
+    max_points: MaxPoints = 10_000,
+    seed: DrawSeed = 0,
+    selection: SelectionFile = None,
+    missing: ViewMissingOption = ViewMissing.error,
+    no_header: InputHeader = None,
+    delimiter: Delimiter = ",",
+    tabs: Tabs = False,
+    decimal: Decimal = ".",
+):
+    """Draw the fit in original units: a classification, uncertainty or density scatter matrix, the BIC grid or the EM trace.
+
+    Writes SVG, PNG or PDF by the -o extension (matplotlib: pip install 'gmmcli[plot]').
+    Without -o on a terminal it draws the classification scatter (or the bic and trace
+    charts) with characters, in colour unless NO_COLOR is set; piped without -o it is a usage
+    error. --kind bic reads the selection table that gmmcli select -o embeds in the model
+    (for a model from gmmcli fit: --selection GRID.csv, from gmmcli select --format csv).
+
+    Example: gmmcli plot model.json sample_data/walkthrough.csv --kind classification -o classes.svg
+    """
+    from gmmcli.pipeline.plot import plot as draw_to_file, validate_plot_request
+
+    request = view_request(model, inputs, locals(), kind=kind.value, output=output_path(output),
+                           selection=selection)
+    validate_plot_request(request)
+    if request.inputs:
+        refuse_terminal_stdin(ctx, request.inputs)
+    if request.output is None:
+        show_in_terminal(request)
+        return
+    from gmmcli import plots
+
+    plots.require_matplotlib()  # before any reading: the hint comes at once
+    draw_to_file(request, plots.draw)
+
+
+def show_in_terminal(request) -> None:
+    """plot without -o: characters on a terminal; a usage error when stdout is a pipe or file."""
+    import shutil
+
+    from gmmcli import render
+    from gmmcli.pipeline.plot import figure_data
+
+    if not sys.stdout.isatty():
+        raise UsageError("plot draws on a terminal only; to write a figure, give -o FILE.svg, .png or .pdf")
+    if request.kind == "density":
+        raise UsageError("--kind density draws to a file only: give -o FILE.svg, .png or .pdf")
+    data = figure_data(request)
+    if request.kind == "trace":
+        text = render.trace_chart(data.model, all_restarts=True)
+    elif request.kind == "bic":
+        text = render.criterion_chart(list(data.selection.rows), data.selection.criterion)
+    else:
+        size = shutil.get_terminal_size((80, 24))
+        text = terminal_scatter(data, width=max(20, size.columns - 12), height=max(8, min(30, size.lines - 8)))
+    write_stdout(text.encode())
+
+
+def terminal_scatter(data, width: int, height: int) -> str:
+    """The first two drawn columns of the rows shown, coloured by label when colour is allowed."""
+    from gmmcli import render
+
+    colour = "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+    scan, names = data.summary.scan, data.summary.feature_names
+    i, j = (data.columns + data.columns)[:2] if len(data.columns) == 1 else data.columns[:2]
+    sample = scan.sample
+    shown = f"all {sample.n_shown} rows" if sample.n_shown == sample.n_rows else \
+        f"{sample.n_shown} of {sample.n_rows} rows (random sample, seed {sample.seed})"
+    chart = render.scatter_chart(
+        sample.X[:, i], sample.X[:, j], sample.labels, [(c.mean[i], c.mean[j]) for c in data.summary.components],
+        width=width, height=height, colour=colour, x_name=names[i], y_name=names[j],
+        title=f"classification of {scan.name}: {shown}; X / reverse video = component mean",
+    )
+    return chart + render.scatter_legend(data.summary.components, scan.counts, colour) + "\n"
+
+
+@app.command(epilog=EPILOG)
+def report(
+    ctx: typer.Context,
+    model: ModelArg,
+    inputs: Annotated[Optional[List[str]], typer.Argument(help="The data to draw and classify. " + INPUT_HELP, show_default=False, metavar="INPUT")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write the HTML report here (atomically); required.")] = None,
+    columns: DrawColumns = None,
+    max_points: Annotated[int, typer.Option("--max-points", metavar="N", help="Rows drawn at most per figure (a larger input is subsampled, reproducibly by --seed).")] = 5_000,
+    seed: DrawSeed = 0,
+    outlier_quantile: OutlierQuantile = None,
+    missing: ViewMissingOption = ViewMissing.error,
+    no_header: InputHeader = None,
+    delimiter: Delimiter = ",",
+    tabs: Tabs = False,
+    decimal: Decimal = ".",
+):
+    """Write one self-contained HTML file: the summary, every figure that applies (inline SVG), the settings and diagnostics.
+
+    No network, no JavaScript; readable on a phone; a few hundred kB to a few MB whatever the
+    input's size (rows are subsampled for drawing and the figures say how many they show).
+    The BIC figure is included when the model has an embedded selection table (gmmcli select -o).
+
+    Example: gmmcli report model.json sample_data/walkthrough.csv -o report.html
+    """
+    from gmmcli.pipeline.plot import plot as draw_to_file
+
+    if output_path(output) is None:
+        raise UsageError("report writes an HTML file: give -o FILE.html")
+    request = view_request(model, inputs, locals(), kind=None, output=output)
+    refuse_terminal_stdin(ctx, request.inputs or ("-",))
+    request = request if request.inputs else replace(request, inputs=("-",))
+    from gmmcli import plots
+
+    plots.require_matplotlib()
+    draw_to_file(request, plots.draw)
 
 
 # ---------------------------------------------------------------- running

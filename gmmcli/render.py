@@ -8,6 +8,16 @@ import json
 import math
 
 MARKERS = "*o+x#@%&=~^$?!abcdefgh"  # one per series: mclust's 14 models fit
+# Okabe and Ito's colours (2008), told apart with every common colour-vision deficiency; black
+# is kept for means and totals, grey for the noise component. Past seven components the
+# colours repeat (figures then change the marker).
+OKABE_ITO = ("#E69F00", "#56B4E9", "#009E73", "#D55E00", "#0072B2", "#CC79A7", "#F0E442")
+NOISE_COLOUR = "#8C8C8C"
+
+
+def component_colour(label: int) -> str:
+    """The colour of a component (predict's label; -1, the noise, is grey)."""
+    return NOISE_COLOUR if label < 0 else OKABE_ITO[label % len(OKABE_ITO)]
 
 
 def format_number(value: float, digits: int = 6) -> str:
@@ -87,7 +97,8 @@ def trace_table(rows: list) -> str:
 
 
 def line_chart(series: dict, width: int = 60, height: int = 12, title: str = "",
-               x_name: str = "iteration", x_labels: tuple = ()) -> str:
+               x_name: str = "iteration", x_labels: tuple = (), y_scale=None, y_ticks: tuple = (),
+               legend: str = "") -> str:
     """An ASCII chart of one or more series against their index.
 
     Parameters
@@ -96,8 +107,15 @@ def line_chart(series: dict, width: int = 60, height: int = 12, title: str = "",
     width, height : size of the plotting area in characters
     x_name : the x axis's name
     x_labels : (first, last) labels of the x axis (default: 0 and the last index)
+    y_scale : callable, optional
+        Where a value goes on the y axis (e.g. a logarithm); default: the value itself.
+    y_ticks : sequence of (value, label), optional
+        Labels of the y axis at these values (default: the highest and lowest value).
+    legend : str, optional
+        The legend line (default: each series' marker and name, when there are several).
     """
-    values = [v for s in series.values() for v in s if v is not None]
+    scale = y_scale or (lambda v: v)
+    values = [scale(v) for s in series.values() for v in s if v is not None]
     if not values:
         return ""
     lo, hi = min(values), max(values)
@@ -105,9 +123,10 @@ def line_chart(series: dict, width: int = 60, height: int = 12, title: str = "",
         lo, hi = lo - 1.0, hi + 1.0
     longest = max(len(s) for s in series.values())
     grid = [[" "] * width for _ in range(height)]
+
     def cell(i, v):
         x = 0 if longest == 1 else round(i * (width - 1) / (longest - 1))
-        return x, round((v - lo) / (hi - lo) * (height - 1))
+        return x, round((scale(v) - lo) / (hi - lo) * (height - 1))
 
     for m, (name, s) in enumerate(series.items()):
         marker = MARKERS[m % len(MARKERS)]
@@ -119,19 +138,31 @@ def line_chart(series: dict, width: int = 60, height: int = 12, title: str = "",
                     grid[height - 1 - y][x] = "."
         for x, y in points:
             grid[height - 1 - y][x] = marker
-    label_hi, label_lo = format_number(hi), format_number(lo)
-    pad = max(len(label_hi), len(label_lo))
+    labels = _y_axis_labels(y_ticks, scale, lo, hi, height) if y_ticks else \
+        {0: format_number(hi), height - 1: format_number(lo)}
+    pad = max(len(label) for label in labels.values())
     lines = [title] if title else []
     for r, cells in enumerate(grid):
-        label = label_hi if r == 0 else label_lo if r == height - 1 else ""
-        lines.append(f"{label.rjust(pad)} |{''.join(cells)}")
+        lines.append(f"{labels.get(r, '').rjust(pad)} |{''.join(cells)}")
     lines.append(" " * pad + " +" + "-" * width)
     first, last = (str(x) for x in (x_labels or (0, longest - 1)))
     axis = f"{first}{x_name.center(width - len(first) - len(last))}{last}"
     lines.append(" " * (pad + 2) + axis)
-    if len(series) > 1:
+    if legend:
+        lines.append(legend)
+    elif len(series) > 1:
         lines.append("  ".join(f"{MARKERS[m % len(MARKERS)]} {name}" for m, name in enumerate(series)))
     return "\n".join(lines) + "\n"
+
+
+def _y_axis_labels(ticks, scale, lo: float, hi: float, height: int) -> dict:
+    """Row (0 at the top) -> label of the ticks inside the range; the first tick on a row keeps it."""
+    labels: dict = {}
+    for value, label in ticks:
+        y = (scale(value) - lo) / (hi - lo) * (height - 1)
+        if -0.5 <= y <= height - 0.5:
+            labels.setdefault(height - 1 - round(y), label)
+    return labels
 
 
 def trace_chart(model, all_restarts: bool = False) -> str:
@@ -245,14 +276,317 @@ def select_table(rows: list, criterion: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def criterion_chart(rows: list, criterion: str) -> str:
-    """mclust's BIC plot in the terminal: the criterion against k, one line per covariance type."""
+# A criterion's differences from the best cell are drawn on log10(1 + Δ / unit): 0, 2, 10, 100 and
+# 1000 BIC units all get rows of their own, where a linear axis squeezes every near-best cell into
+# one or two rows (faithful: k = 1 is ~300 above the rest, which differ by 2 to 30). For BIC,
+# differences of 2, 6 and 10 are the usual "positive / strong / very strong" steps (Kass and
+# Raftery 1995). The held-out log-likelihood is per row, so its unit is smaller.
+CRITERION_UNITS = {"bic": 1.0, "aic": 1.0, "icl": 1.0, "holdout": 1e-3}
+
+
+def criterion_differences(rows: list, criterion: str) -> tuple:
+    """(best row, {covariance type: [difference from the best, per k]}, the ks): worse is positive."""
     ks = sorted({r["k"] for r in rows})
-    types = list(dict.fromkeys(r["covariance_type"] for r in rows))
+    fitted = [r for r in rows if not r["error"] and r[criterion] is not None]
+    sign = -1.0 if criterion == "holdout" else 1.0  # holdout: higher is better
+    best = min(fitted, key=lambda r: sign * r[criterion]) if fitted else None
     series = {}
-    for t in types:
-        by_k = {r["k"]: r[criterion] for r in rows if r["covariance_type"] == t and not r["error"]}
+    for t in dict.fromkeys(r["covariance_type"] for r in rows):
+        by_k = {r["k"]: sign * (r[criterion] - best[criterion]) for r in fitted if r["covariance_type"] == t}
         series[t] = [by_k.get(k) for k in ks]
-    label = "held-out log-likelihood per row (higher is better)" if criterion == "holdout" \
+    return best, series, ks
+
+
+def difference_ticks(largest: float, unit: float) -> tuple:
+    """(value, label) ticks of a difference axis: 0, the powers of ten below ``largest``, and it."""
+    ticks = [(0.0, "best 0")]
+    if largest > 0:
+        ticks.append((largest, f"+{format_number(largest, 4)}"))
+        power = unit * 10.0
+        while power < largest * 0.7:
+            ticks.append((power, f"+{format_number(power, 4)}"))
+            power *= 10.0
+    return tuple(ticks)
+
+
+def criterion_chart(rows: list, criterion: str, width: int = 60, height: int = 14) -> str:
+    """mclust's BIC plot in the terminal, made to separate close cells.
+
+    One line per covariance type: each cell's difference from the best cell against k, on a
+    log scale (see ``CRITERION_UNITS``), so the near-best cells that decide the choice are
+    rows apart; then the top three cells, as mclust's summary prints them.
+    """
+    best, series, ks = criterion_differences(rows, criterion)
+    if best is None:
+        return ""
+    unit = CRITERION_UNITS.get(criterion, 1.0)
+    largest = max((v for s in series.values() for v in s if v is not None), default=0.0)
+    what = "held-out log-likelihood per row (higher is better)" if criterion == "holdout" \
         else f"{criterion.upper()} (lower is better)"
-    return line_chart(series, title=label, x_name="k", x_labels=(ks[0], ks[-1]))
+    title = (f"{what}: difference from the best cell, k={best['k']} {best['covariance_type']} "
+             f"({format_number(best[criterion], 8)}), log scale")
+    chart = line_chart(series, width=width, height=height, title=title, x_name="k", x_labels=(ks[0], ks[-1]),
+                       y_scale=lambda v: math.log10(1.0 + v / unit), y_ticks=difference_ticks(largest, unit))
+    return chart + top_cells_line(series, ks, criterion) + "\n"
+
+
+def top_cells_line(series: dict, ks: list, criterion: str, how_many: int = 3) -> str:
+    """``top 3: k=3 full (best), k=4 full +27.4, …`` from the differences."""
+    cells = sorted((d, k, t) for t, s in series.items() for k, d in zip(ks, s) if d is not None)[:how_many]
+    shown = [f"k={k} {t} " + ("(best)" if i == 0 else f"+{format_number(d, 4)}") for i, (d, k, t) in enumerate(cells)]
+    return f"top {len(shown)}: " + ", ".join(shown)
+
+
+# ---------------------------------------------------------------- summary
+def summary_document(summary) -> dict:
+    """The summary as a JSON-ready dict: one object per component, values keyed by column name."""
+    names = list(summary.feature_names)
+    scan = summary.scan
+    doc = {
+        "model": summary.model_path, "columns": names, "covariance_type": summary.covariance_type,
+        "mclust_name": summary.mclust_name,
+        "n_components": summary.n_components, "n_samples": summary.n_samples,
+        "log_likelihood": summary.log_likelihood, "n_parameters": summary.n_parameters,
+        "bic": summary.bic, "aic": summary.aic, "icl": summary.icl,
+        "converged": summary.converged, "n_iter": summary.n_iter,
+        "noise": None if summary.noise_weight is None else {"weight": summary.noise_weight},
+        "components": [component_document(c, names) for c in summary.components],
+        "input": None, "classification": None, "uncertainty": None, "outliers": None,
+        "selection": None if not summary.top_cells else {
+            "criterion": summary.criterion,
+            "top": [{"k": r["k"], "covariance_type": r["covariance_type"], summary.criterion: r[summary.criterion],
+                     "difference": r["difference"]} for r in summary.top_cells]},
+    }
+    if scan is not None:
+        doc.update(scan_document(scan, summary.noise_weight is not None))
+    return doc
+
+
+def component_document(component, names: list) -> dict:
+    correlation = component.correlation
+    return {
+        "component": component.index, "weight": component.weight,
+        "mean": {n: float(v) for n, v in zip(names, component.mean)},
+        "sd": {n: float(v) for n, v in zip(names, component.sd)},
+        "correlation": {a: {b: float(correlation[i, j]) for j, b in enumerate(names)} for i, a in enumerate(names)},
+    }
+
+
+def scan_document(scan, has_noise: bool) -> dict:
+    """The input's part of the summary: classification, uncertainty, outliers."""
+    n = scan.n_rows
+    classes = [{"component": k, "rows": int(c), "share": c / n if n else 0.0} for k, c in enumerate(scan.counts)]
+    if has_noise:
+        classes.append({"component": "noise", "rows": scan.noise_rows, "share": scan.noise_rows / n if n else 0.0})
+    outliers = None
+    if scan.n_outliers is not None:
+        outliers = {"quantile": scan.outlier_quantile, "threshold": scan.outlier_threshold, "rows": scan.n_outliers}
+    return {
+        "input": {"name": scan.name, "rows": n, "incomplete_rows": scan.incomplete_rows},
+        "classification": classes,
+        "uncertainty": {"mean": scan.mean_uncertainty, "max": scan.max_uncertainty},
+        "outliers": outliers,
+    }
+
+
+def summary_rows(summary) -> tuple:
+    """(rows, columns) of the CSV summary: one row per component, its mean, SD and correlations."""
+    names = list(summary.feature_names)
+    counts = None if summary.scan is None else summary.scan.counts
+    columns = ["component", "weight"] + (["rows"] if counts is not None else [])
+    columns += [f"mean_{n}" for n in names] + [f"sd_{n}" for n in names]
+    pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
+    columns += [f"cor_{names[i]}_{names[j]}" for i, j in pairs]
+    rows = []
+    for c in summary.components:
+        row = {"component": c.index, "weight": c.weight, **({"rows": int(counts[c.index])} if counts is not None else {})}
+        row.update({f"mean_{n}": float(v) for n, v in zip(names, c.mean)})
+        row.update({f"sd_{n}": float(v) for n, v in zip(names, c.sd)})
+        row.update({f"cor_{names[i]}_{names[j]}": float(c.correlation[i, j]) for i, j in pairs})
+        rows.append(row)
+    return rows, columns
+
+
+def aligned(header: list, body: list, left: int = 0) -> list:
+    """Lines of a plain table: the first ``left`` columns left-aligned, the others right-aligned."""
+    widths = [max([len(h)] + [len(b[i]) for b in body]) for i, h in enumerate(header)]
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return [line(header), line(["-" * w for w in widths])] + [line(b) for b in body]
+
+
+def summary_table(summary, max_correlation_columns: int = 8) -> str:
+    """mclust's ``summary()`` in plain text: the model, its criteria, each component, the input."""
+    s = summary
+    noise = "" if s.noise_weight is None else f" and a noise component (weight {s.noise_weight:.4f})"
+    alias = f" (mclust {s.mclust_name})" if s.mclust_name != s.covariance_type else ""
+    out = [f"Gaussian mixture fitted by EM: {s.covariance_type}{alias}, "
+           f"{s.n_components} component(s){noise}", f"model file {s.model_path}; columns {column_list(s.feature_names)}", ""]
+    header = ["log-likelihood", "n", "params", "BIC", "AIC"] + (["ICL"] if s.icl is not None else [])
+    cells = [f"{s.log_likelihood:.4f}", format_number(s.n_samples), str(s.n_parameters), f"{s.bic:.3f}", f"{s.aic:.3f}"]
+    out += aligned(header, [cells + ([f"{s.icl:.3f}"] if s.icl is not None else [])])
+    state = "converged" if s.converged else "NOT converged"
+    out += [f"{state} after {s.n_iter} iteration(s); original units; criteria lower is better "
+            "(mclust's BIC is -1 times ours)", ""]
+    for c in s.components:
+        out += component_lines(c, s.feature_names, s.scan, max_correlation_columns)
+    if s.scan is not None:
+        out += scan_lines(s.scan, s.noise_weight is not None)
+    if s.top_cells:
+        out += top_cells_lines(s.top_cells, s.criterion)
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def component_lines(component, names, scan, max_correlation_columns: int) -> list:
+    """One component: weight (and rows), then per column its mean, SD and correlations."""
+    rows = ""
+    if scan is not None and scan.n_rows:
+        count = int(scan.counts[component.index])
+        rows = f", {count} rows ({100 * count / scan.n_rows:.1f}%)"
+    lines = [f"component {component.index}: weight {component.weight:.4f}{rows}"]
+    with_correlation = 1 < len(names) <= max_correlation_columns
+    header = ["  column", "mean", "sd"] + ([f"cor {n}" for n in names] if with_correlation else [])
+    body = []
+    for j, name in enumerate(names):
+        cells = [f"  {name}", format_number(float(component.mean[j])), format_number(float(component.sd[j]))]
+        body.append(cells + ([f"{component.correlation[j, i]:.3f}" for i in range(len(names))] if with_correlation else []))
+    lines += aligned(header, body, left=1)
+    if len(names) > max_correlation_columns:
+        lines.append("  (correlations: --format json or csv)")
+    return lines + [""]
+
+
+def scan_lines(scan, has_noise: bool) -> list:
+    """The classification table of an input, its uncertainty and outliers."""
+    n = scan.n_rows
+    share = (lambda c: f"{100 * c / n:.1f}%") if n else (lambda c: "")
+    body = [[str(k), str(int(c)), share(c)] for k, c in enumerate(scan.counts)]
+    body += [["noise", str(scan.noise_rows), share(scan.noise_rows)]] if has_noise else []
+    lines = [f"classification of {scan.name} ({n} rows, labels as gmmcli predict gives them)"]
+    lines += aligned(["component", "rows", "share"], body)
+    lines.append(f"uncertainty (1 - max probability): mean {scan.mean_uncertainty:.4g}, max {scan.max_uncertainty:.4g}")
+    if scan.incomplete_rows:
+        lines.append(f"{scan.incomplete_rows} row(s) with missing cells, scored on their observed cells")
+    if scan.n_outliers is not None:
+        lines.append(f"outliers: {scan.n_outliers} row(s) with a log-likelihood below {scan.outlier_threshold:.6g}, "
+                     f"the training rows' {scan.outlier_quantile:g} quantile")
+    if has_noise:
+        lines.append(f"noise: {scan.noise_rows} row(s) labelled -1")
+    return lines + [""]
+
+
+def top_cells_lines(cells: tuple, criterion: str) -> list:
+    """mclust's "Best BIC values" from the model's embedded selection table."""
+    name = "held-out log-likelihood" if criterion == "holdout" else criterion.upper()
+    header = [""] + [f"k={r['k']} {r['covariance_type']}" for r in cells]
+    body = [[name] + [format_number(r[criterion], 8) for r in cells],
+            ["difference"] + [f"{r['difference']:+.4g}" if i else "best" for i, r in enumerate(cells)]]
+    return [f"best {name} values (the model's selection table):"] + aligned(header, body, left=1) + [""]
+
+
+# ---------------------------------------------------------------- terminal scatter
+# Braille characters hold 2 × 4 dots: (column, row) -> bit of U+2800 + bits.
+BRAILLE_BITS = ((0x01, 0x02, 0x04, 0x40), (0x08, 0x10, 0x20, 0x80))
+
+
+def hex_to_rgb(colour: str) -> tuple:
+    return tuple(int(colour[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def coloured(text: str, colour: str) -> str:
+    """``text`` in a 24-bit ANSI colour."""
+    r, g, b = hex_to_rgb(colour)
+    return f"\x1b[38;2;{r};{g};{b}m{text}\x1b[0m"
+
+
+def grid_positions(values, lo: float, hi: float, cells: int):
+    """Index of the cell (0 … cells − 1) of each value in [lo, hi]."""
+    span = hi - lo if hi > lo else 1.0
+    return [min(cells - 1, max(0, int((v - lo) / span * cells))) for v in values]
+
+
+def scatter_chart(x, y, labels, means=(), *, width: int = 60, height: int = 18, colour: bool = False,
+                  x_name: str = "x", y_name: str = "y", title: str = "", note: str = "") -> str:
+    """A scatter plot of labelled points in the terminal.
+
+    With ``colour``, braille dots (2 × 4 per character) in each component's colour (a
+    character takes the colour of most of its points); without, one character per cell:
+    the label's digit (``.`` for noise), so it reads on any terminal and in a log file.
+    Component means are drawn as their label in reverse video (colour) or as ``X`` (plain).
+
+    Parameters
+    ----------
+    x, y : sequences of float (the points, original units)
+    labels : sequence of int (predict's labels; -1 noise)
+    means : sequence of (x, y) per component, optional
+    """
+    xs, ys, labels = list(x), list(y), list(labels)
+    values_x = xs + [m[0] for m in means]
+    values_y = ys + [m[1] for m in means]
+    if not values_x:
+        return f"{title}\n(no rows to draw)\n" if title else "(no rows to draw)\n"
+    (x_lo, x_hi), (y_lo, y_hi) = (min(values_x), max(values_x)), (min(values_y), max(values_y))
+    dot_cols = grid_positions(xs, x_lo, x_hi, width * 2)
+    dot_rows = grid_positions(ys, y_lo, y_hi, height * 4)
+    cells = _braille_cells(dot_cols, dot_rows, labels, height) if colour else \
+        _text_cells(dot_cols, dot_rows, labels, height)
+    for k, (mx, my) in enumerate(means):
+        col = grid_positions([mx], x_lo, x_hi, width)[0]
+        row = height - 1 - grid_positions([my], y_lo, y_hi, height)[0]
+        cells[(row, col)] = ("\x1b[1;7m" + str(k % 10) + "\x1b[0m") if colour else "X"
+    return _frame(cells, width, height, (x_lo, x_hi), (y_lo, y_hi), x_name, y_name, title, note)
+
+
+def _braille_cells(dot_cols, dot_rows, labels, height: int) -> dict:
+    """(row, column) -> a coloured braille character."""
+    bits: dict = {}
+    votes: dict = {}
+    for c, r, label in zip(dot_cols, dot_rows, labels):
+        top_row = height * 4 - 1 - r  # dots counted from the top
+        cell = (top_row // 4, c // 2)
+        bits[cell] = bits.get(cell, 0) | BRAILLE_BITS[c % 2][top_row % 4]
+        tally = votes.setdefault(cell, {})
+        tally[label] = tally.get(label, 0) + 1
+    return {cell: coloured(chr(0x2800 + b), component_colour(max(votes[cell], key=votes[cell].get)))
+            for cell, b in bits.items()}
+
+
+def _text_cells(dot_cols, dot_rows, labels, height: int) -> dict:
+    """(row, column) -> the digit of the label most points in the cell have."""
+    votes: dict = {}
+    for c, r, label in zip(dot_cols, dot_rows, labels):
+        tally = votes.setdefault((height - 1 - r // 4, c // 2), {})
+        tally[label] = tally.get(label, 0) + 1
+    marks = {}
+    for cell, tally in votes.items():
+        label = max(tally, key=tally.get)
+        marks[cell] = "." if label < 0 else "0123456789abcdefghijklmnopqrstuvwxyz"[label % 36]
+    return marks
+
+
+def _frame(cells: dict, width: int, height: int, x_range, y_range, x_name, y_name, title, note) -> str:
+    """The plotting area with its axes, the ranges as labels and the axis names."""
+    top, bottom = format_number(y_range[1], 5), format_number(y_range[0], 5)
+    pad = max(len(top), len(bottom), len(y_name))
+    lines = [title] if title else []
+    for r in range(height):
+        label = top if r == 0 else bottom if r == height - 1 else y_name if r == height // 2 else ""
+        lines.append(f"{label.rjust(pad)} |" + "".join(cells.get((r, c), " ") for c in range(width)))
+    lines.append(" " * pad + " +" + "-" * width)
+    first, last = format_number(x_range[0], 5), format_number(x_range[1], 5)
+    lines.append(" " * (pad + 2) + first + x_name.center(max(1, width - len(first) - len(last))) + last)
+    if note:
+        lines.append(note)
+    return "\n".join(lines) + "\n"
+
+
+def scatter_legend(components, counts, colour: bool) -> str:
+    """``0 weight 0.494 148 rows  1 …`` with each label in its colour."""
+    parts = []
+    for c in components:
+        mark = coloured("\u2588", component_colour(c.index)) if colour else str(c.index)
+        rows = f", {int(counts[c.index])} rows" if counts is not None else ""
+        parts.append(f"{mark} {c.index}: weight {c.weight:.3f}{rows}")
+    return "  ".join(parts)
