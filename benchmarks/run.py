@@ -333,10 +333,11 @@ def help_section(repeats):
 
 
 def mclust_section(quick: bool) -> list:
-    from mclust import compare, defaults_section
+    from mclust import compare, defaults_section, noise_section
 
     lines = compare(max_k=4 if quick else 9, n_init=3 if quick else 10)
-    return lines + ["", "### `gmmcli select DATA`, no options", ""] + defaults_section(4 if quick else 9)
+    lines += ["", "### `gmmcli select DATA`, no options", ""] + defaults_section(4 if quick else 9)
+    return lines + ["", "### `gmmcli select DATA --noise`", ""] + noise_section()
 
 
 def replace_section(heading: str, lines: list) -> None:

@@ -1,6 +1,24 @@
-# Export two classic data sets from R's bundled `datasets` package (public domain):
-#   faithful: Old Faithful geyser, 272 eruptions x (eruptions, waiting)
-#   iris:     Fisher/Anderson's iris measurements, 150 x 4 (species dropped)
+# Export classic data sets from R for the tests, the README and `make bench`:
+#   faithful: Old Faithful geyser, 272 eruptions x (eruptions, waiting)       (R's datasets, public domain)
+#   iris:     Fisher/Anderson's iris measurements, 150 x 4 (species dropped)  (R's datasets, public domain)
+# and, when mclust is installed, four of mclust's own data sets (mclust is GPL >= 2; numeric
+# columns only, class labels dropped), used by benchmarks/mclust.py:
+#   diabetes: 145 x 3 (glucose, insulin, sspg)
+#   banknote: 200 x 6 (Swiss bank notes: Length, Left, Right, Bottom, Top, Diagonal)
+#   thyroid:  215 x 5 (RT3U, T4, T3, TSH, DTSH)
+#   wreath:   1000 x 2 (14 clusters on a wreath)
+# (chevron, with its noise flag, is written by make_noise_fixtures.R.)
 # Run from the repository root:  Rscript sample_data/make_r_datasets.R
 write.csv(faithful, "sample_data/faithful.csv", row.names = FALSE, quote = FALSE)
 write.csv(iris[, 1:4], "sample_data/iris.csv", row.names = FALSE, quote = FALSE)
+if (requireNamespace("mclust", quietly = TRUE)) {
+  numeric_columns <- function(d) as.data.frame(d)[, sapply(as.data.frame(d), is.numeric), drop = FALSE]
+  exported <- list(diabetes = "diabetes", banknote = "banknote", thyroid = "thyroid", wreath = "wreath")
+  for (name in names(exported)) {
+    env <- new.env()
+    data(list = exported[[name]], package = "mclust", envir = env)
+    d <- numeric_columns(get(exported[[name]], envir = env))
+    if (is.null(colnames(d)) || any(colnames(d) == "")) colnames(d) <- c("x", "y")[seq_len(ncol(d))]
+    write.csv(d, file.path("sample_data", paste0(name, ".csv")), row.names = FALSE, quote = FALSE)
+  }
+}
