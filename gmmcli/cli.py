@@ -191,7 +191,7 @@ def parse_size(text: str) -> int:
 
 
 def parse_k_spec(spec: str) -> tuple:
-    """'3', '1-9' or '2,4,8' (and mixtures such as '1-3,8') → sorted distinct ints ≥ 1.
+    """'3', '1-9' or '2,4,8' (and mixtures such as '1-3,8') → sorted distinct ints ≥ 0.
 
     Raises ValueError with a message for the user.
     """
@@ -205,8 +205,8 @@ def parse_k_spec(spec: str) -> tuple:
             b = int(hi) if sep else a
         except ValueError:
             raise ValueError(f"-k takes numbers and ranges such as 3, 1-9 or 2,4,8 (got {spec!r})") from None
-        if a < 1 or b < a:
-            raise ValueError(f"-k range {part!r} must be increasing and at least 1")
+        if a < 0 or b < a:
+            raise ValueError(f"-k range {part!r} must be increasing and at least 0 (0: the noise alone, with --noise)")
         values.update(range(a, b + 1))
     if not values:
         raise ValueError(f"-k takes numbers and ranges such as 3, 1-9 or 2,4,8 (got {spec!r})")

@@ -216,17 +216,19 @@ def render_explanation(ex) -> str:
     for j, name in enumerate(ex.feature_names):
         std = "" if ex.standardized is None else f"   standardized {ex.standardized[j]: .6f}"
         out.append(f"   {name.ljust(width)}  {format_number(ex.raw[j], 10):>14}{std}")
-    out += ["", "2. Gaussian densities (log, original units)",
-            "   component   log weight   log density   weighted log density"]
+    names = [str(k) for k in range(len(ex.probabilities) - ex.noise)] + (["noise"] if ex.noise else [])
+    title = "2. Gaussian densities (log, original units)" + ("; the noise: uniform, 1 / hypervolume" if ex.noise else "")
+    out += ["", title, "   component   log weight   log density   weighted log density"]
     weighted = ex.log_weights + ex.log_densities
-    for k in range(len(ex.probabilities)):
-        out.append(f"   {k:>9}   {ex.log_weights[k]:>10.4f}   {ex.log_densities[k]:>11.4f}   {weighted[k]:>20.4f}")
+    for k, name in enumerate(names):
+        out.append(f"   {name:>9}   {ex.log_weights[k]:>10.4f}   {ex.log_densities[k]:>11.4f}   {weighted[k]:>20.4f}")
     out += ["", "3. normalization (log-sum-exp: p_k = exp(w_k - max) / sum_j exp(w_j - max))"]
-    for k, p in enumerate(ex.probabilities):
+    for name, p in zip(names, ex.probabilities):
         bar = "#" * int(round(p * 40))
-        out.append(f"   p_{k} = {p:.6f}  {bar}")
+        out.append(f"   p_{name} = {p:.6f}  {bar}")
     out.append(f"   log p(x) = {ex.log_likelihood:.6f} (original units)")
-    out += ["", f"4. assigned cluster: {ex.label} (probability {ex.probabilities[ex.label]:.6f}, "
+    assigned = "noise (label -1)" if ex.label == -1 else str(ex.label)
+    out += ["", f"4. assigned cluster: {assigned} (probability {ex.probabilities[ex.label]:.6f}, "
             f"uncertainty {1 - ex.probabilities[ex.label]:.6f})"]
     return "\n".join(out) + "\n"
 

@@ -232,3 +232,20 @@ def test_noise_only_wins_on_uniform_data_and_a_clustered_model_is_written(tmp_pa
     assert [(b["k"], b["covariance_type"]) for b in best] == [("0", "noise")]
     assert "the noise alone (k=0) has the best bic" in res.err
     assert read_model(str(out)).n_components >= 1
+
+
+def test_explain_shows_the_noise_as_a_component(chevron_model, run):
+    res = run("predict", chevron_model, CHEVRON, "--explain", 1)
+    assert res.code == 0, res.err
+    text = res.out.decode() + res.err
+    assert "      noise   " in text and "p_noise = " in text
+    probs = rows_of(run("predict", chevron_model, CHEVRON).out)[0]
+    assert ("assigned cluster: noise (label -1)" in text) == (probs["label"] == "-1")
+
+
+def test_select_takes_k_0_only_with_noise(run):
+    res = run("select", CHEVRON, "-c", "x,y", "-k", "0-2", "--covariance", "EII", "--format", "csv")
+    assert res.code == 2 and "-k 0 is the noise alone: it needs --noise" in res.err
+    res = run("select", CHEVRON, "-c", "x,y", "-k", "0-2", "--covariance", "EII", "--noise", "--format", "csv")
+    assert res.code == 0, res.err
+    assert [(r["k"], r["covariance_type"]) for r in rows_of(res.out)] == [("0", "noise"), ("1", "EII"), ("2", "EII")]

@@ -46,12 +46,12 @@ def test_criteria_by_hand(tmp_path, rng):
     assert bic(-10.0, 3, np.e) == 23.0 and aic(-10.0, 3) == 26.0 and icl(23.0, 1.5) == 26.0
 
 
-@pytest.mark.parametrize("spec,expected", [("3", (3,)), ("1-4", (1, 2, 3, 4)), ("2,4,8", (2, 4, 8)), ("1-2,5", (1, 2, 5))])
+@pytest.mark.parametrize("spec,expected", [("3", (3,)), ("1-4", (1, 2, 3, 4)), ("2,4,8", (2, 4, 8)), ("1-2,5", (1, 2, 5)), ("0-2", (0, 1, 2))])
 def test_k_spec(spec, expected):
     assert parse_k_spec(spec) == expected
 
 
-@pytest.mark.parametrize("spec", ["0", "3-1", "a", "", "1-x"])
+@pytest.mark.parametrize("spec", ["-1", "3-1", "a", "", "1-x"])
 def test_bad_k_spec(spec):
     with pytest.raises(ValueError):
         parse_k_spec(spec)
@@ -130,7 +130,9 @@ def test_cli_select_model_to_stdout(tmp_path, run):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["-k", "0"], "-k range '0' must be increasing and at least 1"),
+    (["-k", "0"], "-k 0 is the noise alone: it needs --noise"),
+    (["-k", "0", "--noise"], "-k 0 alone fits nothing: give k above 0 too (the k = 0 row comes with --noise)"),
+    (["-k", "3-1"], "-k range '3-1' must be increasing and at least 0 (0: the noise alone, with --noise)"),
     (["--covariance", "round"], "--covariance: unknown covariance model 'round' (choose from "
                                 + ", ".join(all_spellings()) + ", or all)"),
     (["--criterion", "holdout"], "--criterion holdout needs --holdout FRACTION or --cv FOLDS"),

@@ -108,7 +108,8 @@ def validate_plot_request(req: PlotRequest) -> None:
 
 def figure_data(req: PlotRequest) -> FigureData:
     """Read the model (and scan the input, when the figure needs it) into a FigureData."""
-    model = read_model_argument(req.model, req.inputs[0] if req.inputs else "")
+    model = read_model_argument(req.model, req.inputs[0] if req.inputs else "",
+                                "report" if req.kind is None else "plot")
     columns = drawn_columns(model, req.columns)
     scan = None
     if req.inputs and (req.kind is None or req.kind in DATA_KINDS):

@@ -50,14 +50,15 @@ class PredictResult:
     n_dropped: int = 0  # rows with missing cells left out (--missing drop)
 
 
-def read_model_argument(model_path: str, input_path: str) -> Model:
-    """The MODEL argument's model; when it is not one but the input is, say the two were swapped."""
+def read_model_argument(model_path: str, input_path: str, command: str = "predict") -> Model:
+    """The MODEL argument's model; when it is not one but the input is, say the two were swapped
+    (in the words of ``command``: predict, summary, plot, report)."""
     try:
         return read_model(model_path)
     except ModelError:
         if input_path.lower().endswith(".json") and not model_path.lower().endswith(".json"):
             raise ModelError(f"{model_path}: not a model file; the model comes first "
-                             f"(gmmcli predict {input_path} {model_path}?)") from None
+                             f"(gmmcli {command} {input_path} {model_path}?)") from None
         raise
 
 

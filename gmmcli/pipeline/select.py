@@ -94,6 +94,10 @@ class SelectResult:
 
 
 def validate_select_request(req: SelectRequest) -> None:
+    if min(req.components) == 0 and not req.fit.noise:
+        raise UsageError("-k 0 is the noise alone: it needs --noise")
+    if max(req.components) == 0:
+        raise UsageError("-k 0 alone fits nothing: give k above 0 too (the k = 0 row comes with --noise)")
     validate_fit_request(replace(req.fit, n_components=max(req.components)))
     checks = [
         (req.criterion in CRITERIA, f"--criterion must be one of {', '.join(CRITERIA)} (got {req.criterion!r})"),
@@ -102,6 +106,7 @@ def validate_select_request(req: SelectRequest) -> None:
         (req.holdout is None or req.cv is None, "--holdout and --cv cannot be combined"),
         (req.criterion != "holdout" or req.holdout or req.cv, "--criterion holdout needs --holdout FRACTION or --cv FOLDS"),
         (req.seeds >= 1, f"--seeds must be at least 1 (got {req.seeds})"),
+
         (req.jobs >= 1, f"--jobs must be at least 1 (got {req.jobs})"),
         (req.fit.init_model is None, "select does not take --init-model"),
         (req.fit.data.engine == "memory" or req.fit.data.max_memory is None,
@@ -140,7 +145,7 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
             req = replace(req, covariance_types=grid_models(req.covariance_types, len(data.names)))
             data.noise = noise_setup(data, req.fit.hypervolume) if req.fit.noise else None
             tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds) for cov in req.covariance_types
-                     for k in req.components]
+                     for k in req.components if k > 0]  # k = 0, the noise alone, needs no fit
             cells = with_noise_only_cells(req, data, list(_run_cells(req, data, tasks, on_cell)))
         per_seed = len(cells) // req.seeds
         main = cells[:per_seed]
@@ -156,8 +161,9 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
 
 
 def with_noise_only_cells(req: SelectRequest, data: TrainingData, cells: list) -> list:
-    """With --noise, each seed's cells start with k = 0: the noise alone (as mclust's G = 0),
-    whose log-likelihood n·log(1/V) needs no fitting and whose one parameter is V."""
+    """With --noise, each seed's cells start with k = 0 (whether or not -k lists it): the noise
+    alone (as mclust's G = 0), whose log-likelihood n·log(1/V) needs no fitting and whose one
+    parameter is V."""
     if data.noise is None:
         return cells
     per_seed = len(cells) // req.seeds

@@ -162,7 +162,7 @@ def describe(model: Model, path: str, scan: Optional[InputScan] = None) -> Summa
 
 def summarize(req: SummaryRequest) -> Summary:
     """Load the model, scan the input if one is given, and summarize both."""
-    model = read_model_argument(req.model, req.inputs[0] if req.inputs else "")
+    model = read_model_argument(req.model, req.inputs[0] if req.inputs else "", "summary")
     scan = None
     if req.inputs:
         scan = scan_input(model, req.inputs, req.fmt, max_points=0, outlier_quantile=req.outlier_quantile,
