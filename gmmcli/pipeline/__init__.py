@@ -3,7 +3,10 @@
 read → scale → engine → EM → result. A :class:`DataRequest` (inputs, reader options,
 columns, weights, missing values, engine) is nested in fit's and select's requests;
 ``data`` turns it into :class:`TrainingData` (the rows behind an engine, their scaler and
-shift). Output is written through :class:`~gmmcli.io.atomic.AtomicFile` (opened before
+shift). ``noise`` measures the noise component's hypervolume and starts EM with it;
+``summary``, ``scan`` and ``plot`` put a model back in original units for people (``scan``
+scores an input once, as predict does, keeping totals and a bounded drawing sample; the
+figures themselves are :mod:`gmmcli.plots`, handed in by the CLI). Output is written through :class:`~gmmcli.io.atomic.AtomicFile` (opened before
 any work, so an unwritable destination fails fast) or handed back to the caller as bytes.
 """
 
