@@ -261,14 +261,21 @@ def _load_in_memory(req: DataRequest, blocks, names, covariance_type: str) -> Tr
     if (len(X) if w is None else np.count_nonzero(w)) == 1 and req.standardize:
         raise DataError(f"{inputs_name(req.inputs)}: only 1 data row; standardizing needs at least 2 "
                         "(or --no-standardize)")
+    return rows_in_memory(X, w, names, req, covariance_type, flags)
+
+
+def rows_in_memory(X: np.ndarray, w: Optional[np.ndarray], names, req: DataRequest, covariance_type: str,
+                   noise_flags: Optional[np.ndarray] = None) -> TrainingData:
+    """Parsed rows (Fortran-ordered, standardized here in place) behind a memory engine, with
+    their scaler, shift and the warnings the data deserve: what fit and the Python API train on."""
     warnings = identifier_columns(X, names)  # before X is standardized in place
     scaler = fit_scaler(X, names, w, req.uniform_scale) if req.standardize else Scaler.identity(len(names))
     Z = scaler.transform(X, out=X)
     shift = np.zeros(Z.shape[1]) if req.standardize else column_means(Z, w)
     engine = MemoryEngine(Z, w, covariance_type=covariance_type, dtype=req.dtype)
     notes = tuple(warnings + collinearity_warnings(Z, shift, names))
-    return TrainingData(names, engine, scaler, shift, notes=notes, has_missing=bool(np.isnan(Z).any()),
-                        noise_flags=flags)
+    return TrainingData(list(names), engine, scaler, shift, notes=notes, has_missing=bool(np.isnan(Z).any()),
+                        noise_flags=noise_flags)
 
 
 def column_means(X: np.ndarray, weights: Optional[np.ndarray]) -> np.ndarray:

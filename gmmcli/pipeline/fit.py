@@ -115,20 +115,35 @@ def fit(req: FitRequest, on_iteration: Optional[Callable[[int, int, float], None
         align_model = read_model(req.align_to) if req.align_to else None
         with load_training_data(req.data, n_components=req.n_components, covariance_type=req.covariance_type,
                                 init_model=init_model, on_note=on_note) as data:
-            check_model_fits_columns(req.covariance_type, len(data.names))
-            data.noise = noise_setup(data, req.hypervolume) if req.noise else None
+            prepare_data(req, data)
             start = None if init_model is None else warm_start(init_model, data, req.covariance_type)
-            jacobian = original_units_jacobian(data)
-            runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing, jacobian,
-                                prior=data_prior(data, req.n_components) if req.prior else None, noise=data.noise)
-            model, notes = build_model(req, data, runs, order=component_order(req, data, align_model, start),
-                                       jacobian=jacobian)
+            model, notes = fit_data(req, data, start, component_order(req, data, align_model, start), on_iteration)
             model, compare_notes = compare_with_earlier(model, data, init_model, align_model)
         if req.strict:
             enforce_strict(req, model)
         document = write_model(out, model)
     notes = data.notes + rows_per_component_warnings(req, data) + notes + compare_notes
     return FitResult(model, document, notes, time.perf_counter() - started)
+
+
+def prepare_data(req: FitRequest, data: TrainingData) -> None:
+    """Check the model fits the columns, and measure the noise component's hypervolume (--noise)."""
+    check_model_fits_columns(req.covariance_type, len(data.names))
+    data.noise = noise_setup(data, req.hypervolume) if req.noise else None
+
+
+def fit_data(req: FitRequest, data: TrainingData, start: Optional[GaussianMixtureParams] = None, order=None,
+             on_iteration=None):
+    """EM's restarts on prepared training data and the model they make: (model, notes).
+
+    ``start``: one start for every restart (a warm start), else ``req.init``'s; ``order``: see
+    :func:`build_model`. The one path of ``gmmcli fit`` and of the Python API.
+    """
+    jacobian = original_units_jacobian(data)
+    prior = data_prior(data, req.n_components) if req.prior else None
+    runs = run_restarts(req, data.engine, data.shift, start, on_iteration, data.has_missing, jacobian,
+                        prior=prior, noise=data.noise)
+    return build_model(req, data, runs, order=order, jacobian=jacobian)
 
 
 def with_init_model_k(req: FitRequest, init_model: Optional[Model]) -> FitRequest:

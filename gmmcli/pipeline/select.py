@@ -142,22 +142,30 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
         data_req = with_model_scaling(replace(req.fit.data, engine="memory"), grid_models(req.covariance_types, None))
         with load_training_data(with_noise_column(data_req, req.fit), n_components=max(req.components),
                                 covariance_type=req.fit.covariance_type) as data:
-            req = replace(req, covariance_types=grid_models(req.covariance_types, len(data.names)))
-            data.noise = noise_setup(data, req.fit.hypervolume) if req.fit.noise else None
-            tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds) for cov in req.covariance_types
-                     for k in req.components if k > 0]  # k = 0, the noise alone, needs no fit
-            cells = with_noise_only_cells(req, data, list(_run_cells(req, data, tasks, on_cell)))
-        per_seed = len(cells) // req.seeds
-        main = cells[:per_seed]
-        best = _choose(main, req.criterion)
-        if best is None:
-            raise NumericalError("every cell of the grid failed; see the table with --format csv")
-        written, notes = cell_to_write(main, best, req.criterion)
-        model = replace(main[written].model, selection=selection_record(req, main))
-        document = write_model(out, model)
-    return SelectResult(tuple(replace(c, model=None) for c in main), best,
-                        _count_wins(cells, per_seed, req.criterion), model, document,
-                        time.perf_counter() - started, main[written].notes + notes, falling_likelihood_notes(main))
+            result = select_data(req, data, on_cell)
+        document = write_model(out, result.model)
+    return replace(result, document=document, seconds=time.perf_counter() - started)
+
+
+def select_data(req: SelectRequest, data: TrainingData, on_cell=None) -> SelectResult:
+    """Fit the grid on loaded training data and choose (the document is not written here).
+
+    The one path of ``gmmcli select`` and of the Python API.
+    """
+    req = replace(req, covariance_types=grid_models(req.covariance_types, len(data.names)))
+    data.noise = noise_setup(data, req.fit.hypervolume) if req.fit.noise else None
+    tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds) for cov in req.covariance_types
+             for k in req.components if k > 0]  # k = 0, the noise alone, needs no fit
+    cells = with_noise_only_cells(req, data, list(_run_cells(req, data, tasks, on_cell)))
+    per_seed = len(cells) // req.seeds
+    main = cells[:per_seed]
+    best = _choose(main, req.criterion)
+    if best is None:
+        raise NumericalError("every cell of the grid failed; see the table with --format csv")
+    written, notes = cell_to_write(main, best, req.criterion)
+    model = replace(main[written].model, selection=selection_record(req, main))
+    return SelectResult(tuple(replace(c, model=None) for c in main), best, _count_wins(cells, per_seed, req.criterion),
+                        model, b"", 0.0, main[written].notes + notes, falling_likelihood_notes(main))
 
 
 def with_noise_only_cells(req: SelectRequest, data: TrainingData, cells: list) -> list:
