@@ -187,8 +187,8 @@ def edit(doc, path, value):
 MODEL_CASES = {
     "truncated": (lambda d: json.dumps(d)[:100], "m.json: not a model file (truncated at line 1, column 99)"),
     "not a gmmcli model": (lambda d: '{"hello": 1}', 'm.json: not a gmmcli model file (no "format": "gmmcli-model")'),
-    "newer schema": (lambda d: edit(d, ["schema_version"], 3),
-                     "m.json: field 'schema_version': 3 is newer than this gmmcli reads (2); upgrade gmmcli"),
+    "newer schema": (lambda d: edit(d, ["schema_version"], 4),
+                     "m.json: field 'schema_version': 4 is newer than this gmmcli reads (3); upgrade gmmcli"),
     "duplicate keys": (lambda d: json.dumps(d)[:-1] + ', "weights": [1]}', "m.json: not a valid model file: duplicate key 'weights'"),
     "NaN": (lambda d: edit(d, ["weights"], [0.5, 0.5]).replace("0.5, 0.5", "NaN, 0.5"), "m.json: not a valid model file: NaN is not valid JSON"),
     "Infinity": (lambda d: edit(d, ["weights"], [0.5, 0.5]).replace("0.5, 0.5", "Infinity, 0.5"), "m.json: not a valid model file: Infinity is not valid JSON"),

@@ -57,7 +57,7 @@ def test_model_errors_exit_65(run, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "m.json").write_text('{"format": "gmmcli-model", "schema_version": 9}')
     check(run, ["predict", "m.json", WALK], 65,
-          "m.json: field 'schema_version': 9 is newer than this gmmcli reads (2); upgrade gmmcli")
+          "m.json: field 'schema_version': 9 is newer than this gmmcli reads (3); upgrade gmmcli")
     (tmp_path / "t.json").write_text('{"format": "gmmcli-mo')
     check(run, ["trace", "t.json"], 65, "t.json: not a model file (truncated at line 1, column 12)")
 
