@@ -138,6 +138,22 @@ def cholesky_precision(cov: np.ndarray, component: int | None) -> np.ndarray:
     return np.linalg.solve(cov_chol, np.eye(cov.shape[0])).T
 
 
+def cholesky_precisions(covs: np.ndarray) -> np.ndarray:
+    """P_k for a stack of covariances (K, D, D), in one batched LAPACK call each for the
+    factorization and the triangular inverse (per-matrix calls cost more than the work for small
+    D); a failure names the first component that is not positive definite."""
+    if not np.all(np.isfinite(covs)):
+        raise singular(int(np.flatnonzero(~np.isfinite(covs).reshape(len(covs), -1).all(axis=1))[0]))
+    try:
+        cov_chol = np.linalg.cholesky(covs)
+    except np.linalg.LinAlgError:
+        for k, cov in enumerate(covs):
+            cholesky_precision(cov, k)  # raises for the first one that fails
+        raise singular(None) from None  # not reached: one of them fails alone too
+    identity = np.broadcast_to(np.eye(covs.shape[-1]), covs.shape)
+    return np.linalg.solve(cov_chol, identity).transpose(0, 2, 1)
+
+
 def check_positive(variances: np.ndarray) -> None:
     bad = np.flatnonzero(~(np.asarray(variances) > 0).reshape(len(variances), -1).all(axis=1))
     if bad.size:

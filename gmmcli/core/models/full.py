@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from gmmcli.core.models.base import (
-    CovarianceModel, cholesky_precision, features_full, n_triu, quad_weights_full, unpack_triu,
+    CovarianceModel, cholesky_precisions, features_full, n_triu, quad_weights_full, unpack_triu,
 )
 
 
@@ -31,7 +31,7 @@ MODEL = CovarianceModel(
     name="full",
     mclust_name="VVV",
     shape=lambda k, d: (k, d, d),
-    precisions_chol=lambda cov: np.stack([cholesky_precision(c, k) for k, c in enumerate(cov)]),
+    precisions_chol=cholesky_precisions,
     log_det=lambda prec_chol, k, d: np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1),
     mahalanobis=_mahalanobis,
     moment=lambda Xc, resp: np.einsum("nk,ni,nj->kij", resp, Xc, Xc, optimize=True),
