@@ -9,7 +9,6 @@ the command line agree. The fitted estimator holds the model file's content; ``s
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import warnings
 from dataclasses import dataclass
@@ -96,7 +95,9 @@ class GaussianMixture(ParamsEstimator):
         Fit on standardized columns, as ``gmmcli fit`` does by default (scikit-learn does not);
         parameters, scores and samples are in the data's units either way.
     noise : bool, default=False
-        Add a uniform noise component (needs gmmcli's noise support).
+        Add mclust's uniform noise component over the data's hypervolume (``gmmcli fit
+        --noise``): ``predict`` labels its rows -1 and ``predict_proba`` gives its probability
+        in a last column; ``weights_`` then sum to 1 minus its proportion.
     prior : bool, default=False
         MAP EM under mclust's default conjugate prior (``gmmcli fit --prior``).
 
@@ -212,8 +213,6 @@ class GaussianMixture(ParamsEstimator):
         if self.prior and covariance_type not in supported_models():
             raise ValueError(f"prior=True: mclust has no prior for the {covariance_type} model (it has one for "
                              f"{', '.join(supported_models())})")
-        if self.noise and importlib.util.find_spec("gmmcli.core.noise") is None:
-            raise ValueError("noise=True needs gmmcli.core.noise")
         if self.noise and any(v is not None for v in (self.weights_init, self.means_init, self.precisions_init)):
             raise ValueError("noise=True cannot be combined with weights_init, means_init or precisions_init "
                              "(their weights would have to leave room for the noise's)")

@@ -231,16 +231,6 @@ def test_prior_only_for_mclusts_models_with_one(blobs):
         GaussianMixture(2, covariance_type="VEE", prior=True).fit(blobs)
 
 
-def test_noise_needs_the_core_noise_module(blobs, monkeypatch):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gmmcli.core.noise" else
-                        real(name, *a))
-    with pytest.raises(ValueError, match=r"^noise=True needs gmmcli.core.noise$"):
-        GaussianMixture(2, noise=True).fit(blobs)
-
-
 def test_fit_warnings_name_the_parameters():
     """The CLI's warning about a collapsed component, with the parameter's name for its option."""
     rng = np.random.default_rng(7)
