@@ -77,10 +77,11 @@ def worker_iteration(tool, n, d, k, cov, n_iter):
         from gmmcli.core.stats import block_statistics
 
         dtype = np.float32 if tool == "gmmcli-float32" else np.float64
+        kernel = tool.split(":")[1] if ":" in tool else None  # gmmcli:features / gmmcli:direct force one
         engine = MemoryEngine(X, covariance_type=cov, dtype=dtype)
         shift = np.zeros(d)
         t0 = time.perf_counter()
-        res = run_em(lambda p: engine.reduce(partial(block_statistics, params=p, shift=shift)),
+        res = run_em(lambda p: engine.reduce(partial(block_statistics, params=p, shift=shift, kernel=kernel)),
                      start, reg_covar=1e-6, tol=0.0, max_iter=n_iter)
         seconds = time.perf_counter() - t0
         # n_iter M-steps and n_iter + 1 E-steps; sklearn does n_iter of each plus one final E-step
@@ -188,6 +189,34 @@ def iteration_section(cases, repeats):
                      f"**{t_theirs / t_ours:.1f}x** | {rel:.1e} | {'yes' if counts else 'NO'} |")
         print(lines[-1], flush=True)
     return lines, results
+
+
+def kernel_section(repeats, n=100_000, n_iter=5):
+    """Both E-step kernels on full covariances across D and K, and whether the cost model
+    (gmmcli.core.stats.choose_kernel) picks the faster."""
+    import numpy as np
+
+    from gmmcli.core.params import make_params
+    from gmmcli.core.stats import choose_kernel
+
+    lines = [f"Per-iteration time of the two E-step kernels (N={n:.0e}, full covariance, float64): the "
+             "quadratic-feature kernel (memory traffic ∝ D²) and the direct one (Mahalanobis terms by one "
+             "GEMM, moments by K GEMMs). *chosen* is what `choose_kernel` picks (direct when D ≥ 20 + 2.5·K).", "",
+             "| D | K | features s/iter | direct s/iter | faster | chosen | right |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    right = 0
+    cases = [(d, k) for d in (10, 24, 50, 100) for k in (2, 8, 32)]
+    for d, k in cases:
+        times = {kern: statistics.median(run_worker([f"gmmcli:{kern}", n, d, k, "full", n_iter])["seconds_per_iter"]
+                                         for _ in range(repeats)) for kern in ("features", "direct")}
+        probe = make_params(np.ones(k) / k, np.zeros((k, d)), np.broadcast_to(np.eye(d), (k, d, d)), "full")
+        chosen, faster = choose_kernel(probe, np.float64), min(times, key=times.get)
+        # within 10% the two are a tie on this noisy machine: either choice is right
+        ok = chosen == faster or times[chosen] <= 1.1 * times[faster]
+        right += ok
+        lines.append(f"| {d} | {k} | {times['features']:.4f} | {times['direct']:.4f} | {faster} | {chosen} | "
+                     f"{'yes' if ok else 'NO'} |")
+        print(lines[-1], flush=True)
+    return lines + ["", f"The cost model picks the faster kernel (or one within 10%) in {right} of {len(cases)} cases."]
 
 
 def float32_section(n, d, k, repeats):
@@ -344,6 +373,8 @@ def replace_section(heading: str, lines: list) -> None:
     """Put ``lines`` under ``heading`` in BENCHMARKS.md, in place of what was there."""
     target = os.path.join(ROOT, "BENCHMARKS.md")
     text = open(target).read().split("\n")
+    if heading not in text:  # a new section: before float32's (the order of a full run), else at the end
+        text[text.index("## float32") if "## float32" in text else len(text):0] = [heading, ""]
     start = text.index(heading)
     end = next((i for i in range(start + 1, len(text)) if text[i].startswith("## ")), len(text))
     text[start:end] = [heading, ""] + lines + [""]
@@ -359,6 +390,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--dask-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--kernels-only", action="store_true",
+                        help="run only the E-step kernel comparison and replace its section of BENCHMARKS.md")
     parser.add_argument("--mclust-only", action="store_true",
                         help="run only the comparison with mclust and replace its section of BENCHMARKS.md")
     args = parser.parse_args()
@@ -371,6 +404,9 @@ def main():
     repeats = 1 if args.quick else args.repeats
     if args.mclust_only:
         replace_section("## Model selection quality against mclust", mclust_section(args.quick))
+        return
+    if args.kernels_only:
+        replace_section("## E-step kernel: the cost model's choice", kernel_section(repeats))
         return
     if args.all:
         cases = [(n, d, k, c) for n in (100_000, 1_000_000) for d in (2, 10, 50) for k in (3, 8, 32) for c in TYPES]
@@ -390,6 +426,7 @@ def main():
     lines, _ = iteration_section(cases, repeats)
     report += lines
     n_fit = 100_000 if args.quick else 1_000_000
+    report += ["", "## E-step kernel: the cost model's choice", ""] + kernel_section(repeats)
     report += ["", "## float32", ""] + float32_section(n_fit, 10, 8, repeats)
     report += ["", "## fit end to end", ""]
     fit_lines, gm_model, sk_model = fit_section(n_fit, repeats)

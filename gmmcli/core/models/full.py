@@ -34,7 +34,7 @@ MODEL = CovarianceModel(
     precisions_chol=cholesky_precisions,
     log_det=lambda prec_chol, k, d: np.log(np.diagonal(prec_chol, axis1=1, axis2=2)).sum(axis=1),
     mahalanobis=_mahalanobis,
-    moment=lambda Xc, resp: np.einsum("nk,ni,nj->kij", resp, Xc, Xc, optimize=True),
+    moment=lambda Xc, resp: np.stack([(Xc * resp[:, k:k + 1]).T @ Xc for k in range(resp.shape[1])]),
     m_step=_m_step,
     n_cov_parameters=lambda k, d: k * n_triu(d),
     features=features_full,
