@@ -173,13 +173,36 @@ def hc_start(source, n_components: int, covariance_type: str, rng: np.random.Gen
     The tree is built once per set of rows and cut for every k up to max(9, k) at once, so
     select's cells of one seed (which sample the same rows) share it.
     """
-    rows = source.sample_rows(HC_SAMPLE, rng)
+    rows = hc_rows(source, rng)
     if n_components > len(rows):
         raise NumericalError(f"hierarchical start: {len(rows)} rows cannot make {n_components} groups")
     labels = _hc_cuts(rows.tobytes(), rows.shape, min(max(9, n_components), len(rows)))[n_components]
     resp = np.zeros((len(rows), n_components))
     resp[np.arange(len(rows)), labels] = 1.0
     return m_step(accumulate_statistics(rows - shift, resp, shift, covariance_type), reg_covar)
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Rows of blocks, concatenated in row order by ``+`` (what an engine's reduce adds)."""
+
+    X: np.ndarray
+
+    def __add__(self, other: "_Rows") -> "_Rows":
+        return _Rows(np.concatenate([self.X, other.X]))
+
+
+def _rows_with_weight(X, sample_weight, start) -> _Rows:
+    return _Rows(np.array(X if sample_weight is None else X[sample_weight > 0], dtype=float))
+
+
+def hc_rows(source, rng: np.random.Generator) -> np.ndarray:
+    """The rows the hierarchical start agglomerates: all of them in their own order when there
+    are at most 2 000 (so the tree is mclust's, whose ties follow the row order), else 2 000
+    sampled ones (as mclust's subset). Rows of weight 0 are not data."""
+    if source.n_samples <= HC_SAMPLE:
+        return source.reduce(_rows_with_weight).X
+    return source.sample_rows(HC_SAMPLE, rng)
 
 
 @functools.lru_cache(maxsize=4)

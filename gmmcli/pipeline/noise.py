@@ -21,6 +21,7 @@ from gmmcli.core.params import GaussianMixtureParams
 from gmmcli.core.stats import one_group_block
 from gmmcli.engines.base import choose_rows
 from gmmcli.errors import DataError, UsageError
+from gmmcli.scaler import Scaler
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,16 @@ class NoiseSetup:
         log(1/V) in the fitted space.
     flags : ndarray of bool, shape (n_samples,), or None
         The rows that start as noise (--noise-init); None: found by NNclean.
+    scaler : Scaler or None
+        The fitted space's: NNclean runs on the rows in original units, as prabclus does on
+        the data it is given (its stopping rule is not scale-free).
     """
 
     box: Box
     hypervolume: float
     log_density: float
     flags: Optional[np.ndarray] = None
+    scaler: Optional[Scaler] = None
 
 
 def noise_setup(data, hypervolume: Optional[float] = None) -> NoiseSetup:
@@ -60,7 +65,7 @@ def noise_setup(data, hypervolume: Optional[float] = None) -> NoiseSetup:
         box = box.with_volume(hypervolume)
     log_volume = box.log_volume
     return NoiseSetup(box, math.exp(log_volume), noise_term(0.0, log_volume, data.scaler.log_jacobian).log_density,
-                      data.noise_flags)
+                      data.noise_flags, data.scaler)
 
 
 def data_box(data) -> Box:
@@ -78,12 +83,13 @@ def data_box(data) -> Box:
 def noise_start(engine, setup: NoiseSetup, n_components: int, covariance_type: str, method: str,
                 rng: np.random.Generator, reg_covar: float, shift: np.ndarray) -> GaussianMixtureParams:
     """EM's start with noise: on up to 2 000 sampled rows, the noise set (--noise-init's, or
-    NNclean's on the fitted space) and the Gaussian components started by ``method`` on the rest."""
+    NNclean's on the rows in original units) and the Gaussian components started by ``method``
+    on the rest."""
     # in storage order: every engine's subset returns those rows in that order
     picks = np.sort(choose_rows(engine.n_samples, HC_SAMPLE, rng, engine.sample_weight))
     sample = engine.subset(picks)
     rows = sample.map_rows(_rows)
-    flags = setup.flags[picks] if setup.flags is not None else nnclean(rows)
+    flags = setup.flags[picks] if setup.flags is not None else nnclean(original_units(rows, setup.scaler))
     clean = np.flatnonzero(~flags)
     if len(clean) < n_components:
         raise DataError(f"--noise: {len(clean)} of the {len(rows)} rows sampled to start EM are not noise, "
@@ -92,6 +98,10 @@ def noise_start(engine, setup: NoiseSetup, n_components: int, covariance_type: s
     w = sample.sample_weight
     share = float(flags.mean() if w is None else w[flags].sum() / w.sum())
     return start_with_noise(gaussians, share, setup.log_density)
+
+
+def original_units(rows: np.ndarray, scaler: Optional[Scaler]) -> np.ndarray:
+    return rows if scaler is None else scaler.inverse_transform(rows)
 
 
 def _rows(X, sample_weight, start):
