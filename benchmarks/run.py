@@ -390,6 +390,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--dask-worker", help=argparse.SUPPRESS)
+    parser.add_argument("--bootstrap-only", action="store_true",
+                        help="run only the bootstrap and LRT comparison and replace its section of BENCHMARKS.md")
     parser.add_argument("--kernels-only", action="store_true",
                         help="run only the E-step kernel comparison and replace its section of BENCHMARKS.md")
     parser.add_argument("--mclust-only", action="store_true",
@@ -404,6 +406,11 @@ def main():
     repeats = 1 if args.quick else args.repeats
     if args.mclust_only:
         replace_section("## Model selection quality against mclust", mclust_section(args.quick))
+        return
+    if args.bootstrap_only:
+        from bootstrap_bench import bootstrap_section
+
+        replace_section("## Bootstrap and the LRT against mclust", bootstrap_section(args.quick))
         return
     if args.kernels_only:
         replace_section("## E-step kernel: the cost model's choice", kernel_section(repeats))
@@ -437,6 +444,9 @@ def main():
         report += ["", "## Out of core", ""] + out_of_core_section(10_000_000)
     report += ["", "## Dask engine", ""] + dask_section(args.quick, repeats)
     report += ["", "## Model selection quality against mclust", ""] + mclust_section(args.quick)
+    from bootstrap_bench import bootstrap_section
+
+    report += ["", "## Bootstrap and the LRT against mclust", ""] + bootstrap_section(args.quick)
     report += ["", "## Start-up", ""] + help_section(repeats)
     report += ["", f"Total benchmark time: {time.time() - started:.0f} s.", ""]
     target = os.path.join(ROOT, "BENCHMARKS.md")

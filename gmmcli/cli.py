@@ -411,12 +411,17 @@ def select(
     weight_column: WeightColumn = None,
     engine: Annotated[Engine, typer.Option("--engine", help="Where the cells run: memory (parallel processes here) or dask (tasks on a Dask cluster).")] = Engine.memory,
     scheduler: Scheduler = None,
+    lrt: Annotated[bool, typer.Option("--lrt", help="Also test k against the next k of the grid, per covariance model: mclust's sequential bootstrap likelihood-ratio test (parametric bootstrap from the k fit; adds lrt_statistic and lrt_p_value).")] = False,
+    replicates: Annotated[int, typer.Option("--replicates", metavar="N", help="With --lrt: bootstrap samples per test (p-values are multiples of 1/(N+1)).")] = 999,
+    lrt_all: Annotated[bool, typer.Option("--lrt-all", help="With --lrt: test every k, instead of stopping at the first k not rejected.")] = False,
+    lrt_level: Annotated[float, typer.Option("--lrt-level", metavar="ALPHA", help="With --lrt: a test rejects k (more components are warranted) when its p-value is at most this.")] = 0.05,
     quiet: Quiet = False,
 ):
     """Choose k and the covariance type: fit a grid and rank it by BIC, AIC, ICL or held-out likelihood.
 
     Prints one row per (k, covariance type) cell and a chart of the criterion
-    against k; writes the chosen model with -o.
+    against k; writes the chosen model with -o. With --lrt, also the bootstrap
+    likelihood-ratio test of k against k + 1 for each covariance model.
 
     Example: gmmcli select sample_data/walkthrough.csv -k 1-6 -o best.json
     """
@@ -426,9 +431,12 @@ def select(
     refuse_terminal_stdin(ctx, inputs)
     request = SelectRequest(fit=fit_request(locals()), components=parse_k_option(components),
                             covariance_types=parse_models_option(covariance), criterion=criterion.value,
-                            holdout=holdout, cv=cv, seeds=seeds, jobs=jobs or default_threads())
-    with TerminalProgress(not quiet, "fitting cells {task.completed}/{task.total}", bar=True) as progress:
-        result = run_select(request, on_cell=lambda done, total: progress.update(completed=done, total=total))
+                            holdout=holdout, cv=cv, seeds=seeds, jobs=jobs or default_threads(), lrt=lrt,
+                            lrt_replicates=replicates, lrt_all=lrt_all, lrt_level=lrt_level)
+    with TerminalProgress(not quiet, "{task.fields[what]} {task.completed}/{task.total}", bar=True,
+                          what="fitting cells") as progress:
+        result = run_select(request, on_cell=lambda done, total: progress.update(completed=done, total=total),
+                            on_lrt=lambda what, done, total: progress.update(what=what, completed=done, total=total))
     show_selection(result, criterion.value, model_to_stdout=output == "-", output_format=output_format)
     if not quiet:
         for note in result.grid_notes:
@@ -469,8 +477,9 @@ def show_selection(result, criterion: str, model_to_stdout: bool, output_format:
     rows = render.select_rows(result)
     table_stream = sys.stderr if model_to_stdout else sys.stdout
     shown = output_format or (TraceFormat.table if table_stream.isatty() else TraceFormat.csv)
-    text = show_rows(rows, shown, columns=render.SELECT_COLUMNS,
-                     table=lambda r: render.select_table(r, criterion) + "\n" + render.criterion_chart(r, criterion))
+    text = show_rows(rows, shown, columns=render.select_columns(result),
+                     table=lambda r: render.select_table(r, criterion, result.lrt) + "\n" +
+                     render.criterion_chart(r, criterion))
     if not model_to_stdout:
         write_stdout(text.encode())
         return
@@ -764,6 +773,82 @@ def report(
 
     plots.require_matplotlib()
     draw_to_file(request, plots.draw)
+
+
+# ---------------------------------------------------------------- bootstrap
+Resampling = choices("Resampling", ("bs", "wlbs", "pb", "jk"))  # core.bootstrap.RESAMPLING_TYPES
+
+
+@app.command(epilog=EPILOG)
+def bootstrap(
+    ctx: typer.Context,
+    model: ModelArg,
+    inputs: Annotated[Optional[List[str]], typer.Argument(help="The data the model was fitted to (read with the model's columns, weights and scaling). " + INPUT_HELP, show_default=False, metavar="INPUT")] = None,
+    replicates: Annotated[Optional[int], typer.Option("--replicates", "-n", metavar="N", show_default=False, help="Bootstrap replicates (default 999, as mclust; the jackknife always refits once per row).")] = None,
+    kind: Annotated[Resampling, typer.Option("--type", help="bs: rows resampled with replacement; wlbs: weighted likelihood bootstrap (Exp(1) row weights, weighted EM); pb: parametric (rows drawn from the model); jk: jackknife (leave one row out). mclust's MclustBootstrap types.")] = Resampling.bs,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed; the same seed gives the same output for any --jobs.")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N", help="Replicates refitted in parallel processes (0: one per CPU).")] = 0,
+    level: Annotated[float, typer.Option("--level", metavar="LEVEL", help="Coverage of the intervals: percentile intervals (the jackknife: mclust's normal ones).")] = 0.95,
+    output_format: Annotated[Optional[TraceFormat], typer.Option("--format", help="table (default on a terminal), csv (default when piped) or json.", show_default=False)] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write the model with an 'uncertainty' section here (atomically; summary then shows the standard errors); - for stdout (the table then goes to stderr).")] = None,
+    tol: Annotated[Optional[float], typer.Option("--tol", metavar="FLOAT", show_default=False, help="EM's tolerance in each refit, on the change of the mean per-row log-likelihood (default 1e-8; jk 1e-10, its refits move by O(1/n)). A looser one stops refits near the start and shrinks the standard errors.")] = None,
+    max_iter: MaxIter = 1000,
+    no_header: InputHeader = None,
+    delimiter: Delimiter = ",",
+    tabs: Tabs = False,
+    decimal: Decimal = ".",
+    max_memory: MaxMemory = None,
+    engine: Annotated[Engine, typer.Option("--engine", help="memory (processes on this machine) or dask (each replicate a task on a Dask cluster; the rows are read here and sent to every worker once).")] = Engine.memory,
+    scheduler: Scheduler = None,
+    quiet: Quiet = False,
+):
+    """Standard errors and confidence intervals of a fitted model's parameters, by bootstrap or jackknife (mclust's MclustBootstrap).
+
+    Each replicate refits the model's covariance model and k from its fitted parameters (so the
+    components keep their labels) on resampled, reweighted, simulated or leave-one-out rows.
+    Prints one row per weight, mean, variance and covariance: estimate, se, lower, upper, in
+    the data's original units.
+
+    Example: gmmcli bootstrap model.json sample_data/walkthrough.csv --replicates 999 --seed 1
+    """
+    from gmmcli import render
+    from gmmcli.parallel import default_threads
+    from gmmcli.pipeline import DataRequest
+    from gmmcli.pipeline.bootstrap import BootstrapRequest, bootstrap as run_bootstrap
+
+    inputs = inputs or ["-"]
+    refuse_terminal_stdin(ctx, inputs)
+    data = DataRequest(inputs=tuple(inputs), fmt=csv_format(delimiter, tabs, no_header, decimal),
+                       max_memory=memory_size(max_memory), engine=engine.value, scheduler=scheduler)
+    request = BootstrapRequest(model=model, data=data, kind=kind.value, replicates=replicates, seed=seed,
+                               jobs=jobs or default_threads(), level=level, tol=tol, max_iter=max_iter,
+                               output=output_path(output))
+    with TerminalProgress(not quiet, "replicates {task.completed}/{task.total}", bar=True) as progress:
+        live = not quiet and stderr_is_terminal()
+        result = run_bootstrap(request, on_replicate=lambda done, total: progress.update(completed=done, total=total),
+                               on_note=say if live else None)
+    show_bootstrap(result, level, model_to_stdout=output == "-", output_format=output_format)
+    if not quiet:
+        for note in result.notes:
+            say(note)
+        line = render.bootstrap_summary(result)
+        LOG.emit("info", line, text=line, **render.bootstrap_figures(result))
+
+
+def show_bootstrap(result, level: float, model_to_stdout: bool, output_format: Optional[TraceFormat]) -> None:
+    """The rows as a table (terminal), CSV or JSON; with ``-o -`` the model takes stdout and the rows stderr."""
+    from gmmcli import render
+    from gmmcli.pipeline.bootstrap import BOOTSTRAP_COLUMNS
+
+    rows = list(result.rows)
+    stream = sys.stderr if model_to_stdout else sys.stdout
+    shown = output_format or (TraceFormat.table if stream.isatty() else TraceFormat.csv)
+    text = show_rows(rows, shown, columns=BOOTSTRAP_COLUMNS, table=lambda r: render.bootstrap_table(r, level))
+    if model_to_stdout:
+        write_stdout(result.document)
+        sys.stderr.write(text)
+    else:
+        write_stdout(text.encode())
 
 
 # ---------------------------------------------------------------- running

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import math
+from typing import Optional
 
 MARKERS = "*o+x#@%&=~^$?!abcdefgh"  # one per series: mclust's 14 models fit
 # Okabe and Ito's colours (2008), told apart with every common colour-vision deficiency; black
@@ -238,24 +239,36 @@ SELECT_COLUMNS = ("k", "covariance_type", "log_likelihood", "n_parameters", "bic
                   "converged", "n_iter", "seconds", "wins", "best", "error")
 
 
+LRT_COLUMNS = ("lrt_statistic", "lrt_p_value")  # with select --lrt
+
+
+def select_columns(result) -> tuple:
+    """The columns of select's CSV and JSON: with --lrt, the test's statistic and p-value too."""
+    return SELECT_COLUMNS + (LRT_COLUMNS if getattr(result, "lrt", None) else ())
+
+
 def select_rows(result) -> list:
-    """One dict per cell of the main seed, with timing, wins and the best marked."""
+    """One dict per cell of the main seed, with timing, wins and the best marked (and --lrt's test
+    of k against the next k, on the row of k)."""
     rows = []
+    columns = select_columns(result)
     for i, cell in enumerate(result.cells):
         row = cell.row()
         row.pop("seed")
         row.update(seconds=round(cell.seconds, 3), wins=result.wins.get((cell.k, cell.covariance_type), 0),
-                   best=i == result.best)
-        rows.append({key: row[key] for key in SELECT_COLUMNS})
+                   best=i == result.best, lrt_statistic=cell.lrt_statistic, lrt_p_value=cell.lrt_p_value)
+        rows.append({key: row[key] for key in columns})
     return rows
 
 
-def select_table(rows: list, criterion: str) -> str:
-    """A plain-text table, the chosen cell marked with '*'."""
+def select_table(rows: list, criterion: str, lrt: Optional[dict] = None) -> str:
+    """A plain-text table, the chosen cell marked with '*' (with ``lrt``, --lrt's settings: the
+    statistic and p-value of k against the next k, and each covariance model's k by the test)."""
     header = ["", "k", "covariance", "log-lik", "params", "BIC", "AIC", "ICL"]
     has_holdout = any(r["holdout"] is not None for r in rows)
     has_wins = any(r["wins"] for r in rows) and sum(r["wins"] for r in rows) > 1
     header += (["holdout"] if has_holdout else []) + ["conv", "iter", "s"] + (["wins"] if has_wins else [])
+    header += ["LRT vs next", "p"] if lrt else []
     body = []
     for r in rows:
         if r["error"]:
@@ -267,6 +280,7 @@ def select_table(rows: list, criterion: str) -> str:
         cells += [f"{r['holdout']:.5f}"] if has_holdout else []
         cells += ["yes" if r["converged"] else "no", str(r["n_iter"]), f"{r['seconds']:.2f}"]
         cells += [str(r["wins"])] if has_wins else []
+        cells += lrt_cells(r) if lrt else []
         body.append(cells)
     widths = [max([len(h)] + [len(b[i]) for b in body if len(b[i]) < 40]) for i, h in enumerate(header)]
     lines = ["  ".join(h.rjust(w) for h, w in zip(header, widths))]
@@ -275,7 +289,32 @@ def select_table(rows: list, criterion: str) -> str:
     best = next(r for r in rows if r["best"])
     what = "highest held-out log-likelihood" if criterion == "holdout" else f"lowest {criterion.upper()}"
     lines.append(f"* chosen: k={best['k']}, {best['covariance_type']} ({what})")
+    lines += lrt_lines(rows, lrt) if lrt else []
     return "\n".join(lines) + "\n"
+
+
+def lrt_cells(row: dict) -> list:
+    """The statistic and p-value of a row's test ('' when its k was not tested)."""
+    if row.get("lrt_p_value") is None:
+        return ["", ""]
+    return [f"{row['lrt_statistic']:.3f}", format_number(row["lrt_p_value"], 4)]
+
+
+def lrt_lines(rows: list, lrt: dict) -> list:
+    """Per covariance model, the k the sequential test stops at: the first k not rejected (or the
+    largest k tested when every test rejected)."""
+    lines = [f"bootstrap LRT of k against the next k ({lrt['replicates']} replicates, level {lrt['level']:g}; "
+             "mclust's mclustBootstrapLRT):"]
+    for model in dict.fromkeys(r["covariance_type"] for r in rows):
+        tested = sorted((r for r in rows if r["covariance_type"] == model and r.get("lrt_p_value") is not None),
+                        key=lambda r: r["k"])
+        if not tested:
+            continue
+        kept = next((r["k"] for r in tested if r["lrt_p_value"] > lrt["level"]), None)
+        verdict = f"k={kept}" if kept is not None else f"more than k={tested[-1]['k']} (every test rejected)"
+        steps = ", ".join(f"{r['k']}: p={format_number(r['lrt_p_value'], 3)}" for r in tested)
+        lines.append(f"  {model}: {verdict}  ({steps})")
+    return lines
 
 
 # A criterion's differences from the best cell are drawn on log10(1 + Δ / unit): 0, 2, 10, 100 and
@@ -339,6 +378,36 @@ def top_cells_line(series: dict, ks: list, criterion: str, how_many: int = 3) ->
     return f"top {len(shown)}: " + ", ".join(shown)
 
 
+# ---------------------------------------------------------------- bootstrap
+RESAMPLING_NAMES = {"bs": "nonparametric bootstrap", "wlbs": "weighted likelihood bootstrap",
+                    "pb": "parametric bootstrap", "jk": "jackknife"}
+
+
+def bootstrap_table(rows: list, level: float) -> str:
+    """The bootstrap's rows as a plain table: each parameter's estimate, standard error and interval."""
+    header = ["parameter", "component", "column", "estimate", "se",
+              f"lower {format_number(100 * level, 4)}%", f"upper {format_number(100 * level, 4)}%"]
+    body = [[r["parameter"], str(r["component"]), r["column"] or ""] +
+            [format_number(r[key]) for key in ("estimate", "se", "lower", "upper")] for r in rows]
+    return "\n".join(aligned(header, body, left=3)) + "\n"
+
+
+def bootstrap_figures(result) -> dict:
+    """The bootstrap's figures (the fields of its JSON log line)."""
+    params = result.model.params
+    return {"type": result.kind, "replicates": result.replicates, "failed": result.failed, "lost": result.lost,
+            "not_converged": result.not_converged, "covariance_type": params.covariance_type,
+            "components": params.n_components, "seconds": round(result.seconds, 3)}
+
+
+def bootstrap_summary(result) -> str:
+    """One line for people: what was resampled, how often, and how it went."""
+    f = bootstrap_figures(result)
+    failed = f", {f['failed']} failed refit(s)" if f["failed"] else ""
+    return (f"{RESAMPLING_NAMES[f['type']]}: {f['replicates']} replicate(s) of {f['components']} "
+            f"{f['covariance_type']} component(s){failed}; standard errors in original units, {result.seconds:.2f} s")
+
+
 # ---------------------------------------------------------------- summary
 def summary_document(summary) -> dict:
     """The summary as a JSON-ready dict: one object per component, values keyed by column name."""
@@ -352,7 +421,7 @@ def summary_document(summary) -> dict:
         "bic": summary.bic, "aic": summary.aic, "icl": summary.icl,
         "converged": summary.converged, "n_iter": summary.n_iter,
         "noise": None if summary.noise_weight is None else {"weight": summary.noise_weight},
-        "components": [component_document(c, names) for c in summary.components],
+        "components": [component_document(c, names, summary) for c in summary.components],
         "input": None, "classification": None, "uncertainty": None, "outliers": None,
         "selection": None if not summary.top_cells else {
             "criterion": summary.criterion,
@@ -361,17 +430,26 @@ def summary_document(summary) -> dict:
     }
     if scan is not None:
         doc.update(scan_document(scan, summary.noise_weight is not None))
+    if summary.uncertainty is not None:
+        u = summary.uncertainty
+        doc["uncertainty"] = {"type": u["type"], "replicates": u["replicates"], "level": u["level"]}
     return doc
 
 
-def component_document(component, names: list) -> dict:
+def component_document(component, names: list, summary=None) -> dict:
     correlation = component.correlation
-    return {
+    doc = {
         "component": component.index, "weight": component.weight,
         "mean": {n: float(v) for n, v in zip(names, component.mean)},
         "sd": {n: float(v) for n, v in zip(names, component.sd)},
         "correlation": {a: {b: float(correlation[i, j]) for j, b in enumerate(names)} for i, a in enumerate(names)},
     }
+    if summary is not None and summary.standard_errors is not None:  # gmmcli bootstrap -o wrote them
+        k = component.index
+        doc["se"] = {"weight": summary.standard_error("weight", k),
+                     "mean": {n: summary.standard_error("mean", k, n) for n in names},
+                     "variance": {n: summary.standard_error("variance", k, n) for n in names}}
+    return doc
 
 
 def scan_document(scan, has_noise: bool) -> dict:
@@ -399,12 +477,17 @@ def summary_rows(summary) -> tuple:
     columns += [f"mean_{n}" for n in names] + [f"sd_{n}" for n in names]
     pairs = [(i, j) for i in range(len(names)) for j in range(i + 1, len(names))]
     columns += [f"cor_{names[i]}_{names[j]}" for i, j in pairs]
+    with_se = summary.standard_errors is not None
+    columns += (["se_weight"] + [f"se_mean_{n}" for n in names]) if with_se else []
     rows = []
     for c in summary.components:
         row = {"component": c.index, "weight": c.weight, **({"rows": int(counts[c.index])} if counts is not None else {})}
         row.update({f"mean_{n}": float(v) for n, v in zip(names, c.mean)})
         row.update({f"sd_{n}": float(v) for n, v in zip(names, c.sd)})
         row.update({f"cor_{names[i]}_{names[j]}": float(c.correlation[i, j]) for i, j in pairs})
+        if with_se:
+            row["se_weight"] = summary.standard_error("weight", c.index)
+            row.update({f"se_mean_{n}": summary.standard_error("mean", c.index, n) for n in names})
         rows.append(row)
     return rows, columns
 
@@ -432,8 +515,12 @@ def summary_table(summary, max_correlation_columns: int = 8) -> str:
     state = "converged" if s.converged else "NOT converged"
     out += [f"{state} after {s.n_iter} iteration(s); original units; criteria lower is better "
             "(mclust's BIC is -1 times ours)", ""]
+    if s.uncertainty is not None:
+        u = s.uncertainty
+        out += [f"se: standard errors by {RESAMPLING_NAMES.get(u['type'], u['type'])} ({u['replicates']} replicates; "
+                f"{format_number(100 * u['level'], 4)}% intervals in the model's uncertainty section)", ""]
     for c in s.components:
-        out += component_lines(c, s.feature_names, s.scan, max_correlation_columns)
+        out += component_lines(c, s.feature_names, s.scan, max_correlation_columns, s)
     if s.scan is not None:
         out += scan_lines(s.scan, s.noise_weight is not None)
     if s.top_cells:
@@ -441,18 +528,23 @@ def summary_table(summary, max_correlation_columns: int = 8) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
-def component_lines(component, names, scan, max_correlation_columns: int) -> list:
-    """One component: weight (and rows), then per column its mean, SD and correlations."""
+def component_lines(component, names, scan, max_correlation_columns: int, summary=None) -> list:
+    """One component: weight (and rows), then per column its mean, SD and correlations (and the
+    bootstrap's standard errors of the weight and means, when the model has them)."""
     rows = ""
     if scan is not None and scan.n_rows:
         count = int(scan.counts[component.index])
         rows = f", {count} rows ({100 * count / scan.n_rows:.1f}%)"
-    lines = [f"component {component.index}: weight {component.weight:.4f}{rows}"]
+    se = (lambda *key: summary.standard_error(*key)) if summary is not None and summary.standard_errors else None
+    weight_se = "" if se is None else f" (se {format_number(se('weight', component.index), 4)})"
+    lines = [f"component {component.index}: weight {component.weight:.4f}{weight_se}{rows}"]
     with_correlation = 1 < len(names) <= max_correlation_columns
-    header = ["  column", "mean", "sd"] + ([f"cor {n}" for n in names] if with_correlation else [])
+    header = ["  column", "mean"] + (["se"] if se else []) + ["sd"] + ([f"cor {n}" for n in names] if with_correlation else [])
     body = []
     for j, name in enumerate(names):
-        cells = [f"  {name}", format_number(float(component.mean[j])), format_number(float(component.sd[j]))]
+        cells = [f"  {name}", format_number(float(component.mean[j]))]
+        cells += [format_number(se("mean", component.index, str(name)))] if se else []
+        cells += [format_number(float(component.sd[j]))]
         body.append(cells + ([f"{component.correlation[j, i]:.3f}" for i in range(len(names))] if with_correlation else []))
     lines += aligned(header, body, left=1)
     if len(names) > max_correlation_columns:

@@ -68,6 +68,7 @@ class Model:
     gmmcli_version: str = __version__
     selection: Optional[dict] = None
     noise_box: Optional[Box] = None  # with a noise component: its region (volume = hypervolume)
+    uncertainty: Optional[dict] = None  # written by `gmmcli bootstrap -o`: standard errors and intervals
 
     @property
     def n_components(self) -> int:
@@ -115,6 +116,8 @@ def model_to_document(model: Model) -> dict:
     }
     if model.selection is not None:
         doc["selection"] = model.selection
+    if model.uncertainty is not None:
+        doc["uncertainty"] = model.uncertainty
     return doc
 
 
@@ -421,6 +424,7 @@ class _Validator:
         self.scoring(params)
         self.original_units(params, scaler)
         self.counts(doc)
+        self.uncertainty(doc.get("uncertainty"), params, names)
         return Model(
             params=params,
             feature_names=tuple(names),
@@ -438,6 +442,7 @@ class _Validator:
             gmmcli_version=doc["gmmcli_version"],
             selection=doc.get("selection"),
             noise_box=box,
+            uncertainty=doc.get("uncertainty"),
         )
 
     def noise_box(self, noise: Optional[dict], params: GaussianMixtureParams) -> Optional[Box]:
@@ -562,6 +567,26 @@ class _Validator:
             if not (reach[i] <= ORIGINAL_LIMIT).all():
                 raise self.fail(f"means[{i}]", "in original units (times scaler.scale, plus scaler.mean) lies "
                                                f"beyond {ORIGINAL_LIMIT:g}, where sampling overflows")
+
+    def uncertainty(self, section: Optional[dict], params: GaussianMixtureParams, names: list) -> None:
+        """Each row of a bootstrap's section names a component and a column (or pair) of this model,
+        and its lower bound does not exceed its upper (the schema checked the types)."""
+        if section is None:
+            return
+        columns = set(names) | {f"{a}:{b}" for i, a in enumerate(names) for b in names[i + 1:]}
+        for i, row in enumerate(section["rows"]):
+            where = f"uncertainty.rows[{i}]"
+            component = row["component"]
+            if component == "noise" and params.noise is None:
+                raise self.fail(f"{where}.component", "names a noise component the model does not have")
+            if isinstance(component, int) and component >= params.n_components:
+                raise self.fail(f"{where}.component", f"{component} is not a component of the model "
+                                                      f"({params.n_components} components)")
+            column = row["column"]
+            if column is not None and column not in columns:
+                raise self.fail(f"{where}.column", f"{column!r} is not a column (or pair a:b) of the model")
+            if not row["lower"] <= row["upper"]:
+                raise self.fail(f"{where}.lower", "exceeds upper")
 
     def counts(self, doc: dict) -> None:
         """The chosen restart exists; the rows that averages divide by are not zero."""

@@ -24,7 +24,9 @@ from gmmcli.pipeline.fit import (
     FitRequest, build_model, choose_restart, data_prior, enforce_strict, row_log_likelihood_original,
     run_restarts, validate_fit_request, with_model_scaling, with_noise_column,
 )
+from gmmcli.pipeline.lrt import DEFAULT_LEVEL, LrtOptions, sequential_lrt
 from gmmcli.pipeline.noise import NoiseSetup, noise_setup
+from gmmcli.pipeline.replicates import NoiseSampler, RefitSettings
 
 NOISE_ONLY = "noise"  # the covariance_type column of the k = 0 cell
 
@@ -41,6 +43,10 @@ class SelectRequest:
     cv: Optional[int] = None
     seeds: int = 1
     jobs: int = 1
+    lrt: bool = False  # the sequential bootstrap likelihood-ratio test of k per covariance model
+    lrt_replicates: int = 999
+    lrt_all: bool = False
+    lrt_level: float = DEFAULT_LEVEL
 
     @property
     def scheduler_engine(self) -> bool:
@@ -67,6 +73,8 @@ class Cell:
     error: Optional[str] = None
     model: Optional[Model] = None
     notes: tuple = ()  # the fit's warnings (collapsed or dead components, failed restarts)
+    lrt_statistic: Optional[float] = None  # with --lrt: 2 (loglik of the next k - this loglik), if tested
+    lrt_p_value: Optional[float] = None
 
     def score(self, criterion: str) -> float:
         """What is minimised (failed cells: +inf, never chosen)."""
@@ -91,6 +99,7 @@ class SelectResult:
     seconds: float
     notes: tuple = ()   # the chosen cell's warnings
     grid_notes: tuple = ()  # what people should know about the grid (e.g. a log-likelihood falling with k)
+    lrt: Optional[dict] = None  # with --lrt: its settings (the model file's selection.lrt)
 
 
 def validate_select_request(req: SelectRequest) -> None:
@@ -114,10 +123,23 @@ def validate_select_request(req: SelectRequest) -> None:
         (req.fit.data.weight_column is None or not (req.holdout or req.cv),
          "--holdout and --cv do not take --weight-column"),
         (req.fit.data.missing == "error" or not (req.holdout or req.cv), "--holdout and --cv do not take --missing"),
-    ]
+    ] + lrt_checks(req)
     for ok, message in checks:
         if not ok:
             raise UsageError(message)
+
+
+def lrt_checks(req: SelectRequest) -> list:
+    """(ok, message) of --lrt's options: the test compares likelihoods of unweighted, complete rows."""
+    if not req.lrt:
+        return []
+    return [
+        (req.lrt_replicates >= 1, f"--replicates must be at least 1 (got {req.lrt_replicates})"),
+        (0 < req.lrt_level < 1, f"--lrt-level must be between 0 and 1 (got {req.lrt_level})"),
+        (not req.fit.prior, "--lrt compares likelihoods: it does not take --prior"),
+        (req.fit.data.weight_column is None, "--lrt does not take --weight-column (it simulates unweighted rows)"),
+        (req.fit.data.missing == "error", "--lrt does not take --missing"),
+    ]
 
 
 # The training data of the cells in a worker process (set by the executor's initializer).
@@ -129,10 +151,11 @@ def _set_worker_data(data: TrainingData) -> None:
     _WORKER_DATA = data
 
 
-def select(req: SelectRequest, on_cell=None) -> SelectResult:
+def select(req: SelectRequest, on_cell=None, on_lrt=None) -> SelectResult:
     """Fit every cell of the grid (for every seed), choose by the criterion, return the chosen model.
 
-    ``on_cell(done, total)`` is called as cells finish (for progress displays).
+    ``on_cell(done, total)`` is called as cells finish, ``on_lrt(label, done, total)`` as --lrt's
+    replicates do (for progress displays).
     """
     started = time.perf_counter()
     validate_select_request(req)
@@ -142,12 +165,12 @@ def select(req: SelectRequest, on_cell=None) -> SelectResult:
         data_req = with_model_scaling(replace(req.fit.data, engine="memory"), grid_models(req.covariance_types, None))
         with load_training_data(with_noise_column(data_req, req.fit), n_components=max(req.components),
                                 covariance_type=req.fit.covariance_type) as data:
-            result = select_data(req, data, on_cell)
+            result = select_data(req, data, on_cell, on_lrt)
         document = write_model(out, result.model)
     return replace(result, document=document, seconds=time.perf_counter() - started)
 
 
-def select_data(req: SelectRequest, data: TrainingData, on_cell=None) -> SelectResult:
+def select_data(req: SelectRequest, data: TrainingData, on_cell=None, on_lrt=None) -> SelectResult:
     """Fit the grid on loaded training data and choose (the document is not written here).
 
     The one path of ``gmmcli select`` and of the Python API.
@@ -158,14 +181,40 @@ def select_data(req: SelectRequest, data: TrainingData, on_cell=None) -> SelectR
              for k in req.components if k > 0]  # k = 0, the noise alone, needs no fit
     cells = with_noise_only_cells(req, data, list(_run_cells(req, data, tasks, on_cell)))
     per_seed = len(cells) // req.seeds
-    main = cells[:per_seed]
+    main = with_lrt(req, data, cells[:per_seed], on_lrt) if req.lrt else cells[:per_seed]
     best = _choose(main, req.criterion)
     if best is None:
         raise NumericalError("every cell of the grid failed; see the table with --format csv")
     written, notes = cell_to_write(main, best, req.criterion)
     model = replace(main[written].model, selection=selection_record(req, main))
     return SelectResult(tuple(replace(c, model=None) for c in main), best, _count_wins(cells, per_seed, req.criterion),
-                        model, b"", 0.0, main[written].notes + notes, falling_likelihood_notes(main))
+                        model, b"", 0.0, main[written].notes + notes, falling_likelihood_notes(main),
+                        lrt_record(req))
+
+
+def with_lrt(req: SelectRequest, data: TrainingData, cells: list, on_lrt=None) -> list:
+    """The cells with the sequential bootstrap LRT's statistic and p-value on each k tested
+    (against the next fitted k of its covariance model); parametric samples as many rows as the data."""
+    fits: dict = {}
+    for cell in sorted((c for c in cells if c.k > 0 and c.error is None), key=lambda c: c.k):
+        fits.setdefault(cell.covariance_type, []).append((cell.k, cell.log_likelihood, cell.model.params))
+    fits = {t: fits[t] for t in req.covariance_types if t in fits}  # the grid's order
+    options = LrtOptions(req.lrt_replicates, req.lrt_level, req.lrt_all, req.fit.seed, req.jobs,
+                         req.scheduler_engine, req.fit.data.scheduler,
+                         RefitSettings(req.fit.reg_covar, req.fit.tol, req.fit.max_iter))
+    sampler = None if data.noise is None else NoiseSampler(data.noise.box, data.scaler)
+    outcomes = sequential_lrt(fits, data.engine.n_samples, data.shift, options, sampler, on_lrt)
+    tested = {(o.covariance_type, o.k): o for o in outcomes}
+    return [replace(c, lrt_statistic=tested[(c.covariance_type, c.k)].statistic,
+                    lrt_p_value=tested[(c.covariance_type, c.k)].p_value)
+            if (c.covariance_type, c.k) in tested else c for c in cells]
+
+
+def lrt_record(req: SelectRequest) -> Optional[dict]:
+    """--lrt's settings as the model file's ``selection.lrt`` records them (None without --lrt)."""
+    if not req.lrt:
+        return None
+    return {"replicates": req.lrt_replicates, "level": req.lrt_level, "all": req.lrt_all}
 
 
 def with_noise_only_cells(req: SelectRequest, data: TrainingData, cells: list) -> list:
@@ -235,12 +284,16 @@ def falling_likelihood_notes(cells: list) -> tuple:
 
 
 def selection_record(req: SelectRequest, cells: list) -> dict:
-    """What the chosen model file records of the grid."""
-    return {
+    """What the chosen model file records of the grid (and --lrt's outcome, when it ran)."""
+    record = {
         "criterion": req.criterion, "components": list(req.components),
         "covariance_types": list(req.covariance_types), "seeds": req.seeds,
-        "holdout": req.holdout, "cv": req.cv, "rows": [_json_row(c) for c in cells],
+        "holdout": req.holdout, "cv": req.cv,
     }
+    if req.lrt:
+        record["lrt"] = lrt_record(req)
+    record["rows"] = [_json_row(c, req.lrt) for c in cells]
+    return record
 
 
 def _run_cells(req: SelectRequest, data: TrainingData, tasks: list, on_cell):
@@ -360,5 +413,8 @@ def _count_wins(cells, per_seed, criterion) -> dict:
     return wins
 
 
-def _json_row(cell: Cell) -> dict:
-    return {key: value for key, value in cell.row().items() if key != "seed"}
+def _json_row(cell: Cell, lrt: bool = False) -> dict:
+    row = {key: value for key, value in cell.row().items() if key != "seed"}
+    if lrt:
+        row.update(lrt_statistic=cell.lrt_statistic, lrt_p_value=cell.lrt_p_value)
+    return row

@@ -88,6 +88,12 @@ class Summary:
     scan: Optional[InputScan] = None
     criterion: Optional[str] = None
     top_cells: tuple = ()
+    uncertainty: Optional[dict] = None  # the model's bootstrap section (gmmcli bootstrap -o), if any
+    standard_errors: Optional[dict] = None  # its (parameter, component, column) -> se
+
+    def standard_error(self, parameter: str, component, column: Optional[str] = None) -> Optional[float]:
+        """The bootstrap standard error of a parameter (original units), or None without one."""
+        return None if self.standard_errors is None else self.standard_errors.get((parameter, component, column))
 
 
 @dataclass(frozen=True)
@@ -156,8 +162,14 @@ def describe(model: Model, path: str, scan: Optional[InputScan] = None) -> Summa
         bic_value, aic(ll, p), None if scan is None else icl(bic_value, scan.entropy),
         model.converged, model.n_iter, original_units_components(model), noise_weight(model),
         mclust_name(model.params.covariance_type), scan,
-        selection["criterion"] if selection else None, top_cells(selection),
+        selection["criterion"] if selection else None, top_cells(selection), model.uncertainty,
+        None if model.uncertainty is None else standard_errors(model.uncertainty),
     )
+
+
+def standard_errors(uncertainty: dict) -> dict:
+    """(parameter, component, column) -> standard error, from a model's uncertainty section."""
+    return {(r["parameter"], r["component"], r["column"]): r["se"] for r in uncertainty["rows"]}
 
 
 def summarize(req: SummaryRequest) -> Summary:

@@ -31,7 +31,7 @@ def test_schema_file_lists_every_key_written():
     schema = json.load(open(schema_path))
     doc = golden_doc()
     assert set(schema["required"]) == set(doc)
-    assert set(schema["properties"]) == set(doc) | {"selection", "decomposition", "noise"}  # optional fields
+    assert set(schema["properties"]) == set(doc) | {"selection", "decomposition", "noise", "uncertainty"}  # optional fields
 
 
 def mutate(path_keys, value):
