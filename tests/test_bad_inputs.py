@@ -258,7 +258,10 @@ def slow_fit_args(tmp_path):
 @pytest.mark.parametrize("sig,code,word", [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")])
 def test_signal_during_fit_leaves_old_model_and_no_temp_file(tmp_path, sig, code, word):
     (tmp_path / "out.json").write_text(OLD)
-    proc = subprocess.Popen(slow_fit_args(tmp_path), stderr=subprocess.PIPE)
+    # a shell that starts pytest in the background (`cmd &`) makes children ignore SIGINT, as
+    # POSIX asks; a person's Ctrl-C reaches a process whose SIGINT is the default one
+    proc = subprocess.Popen(slow_fit_args(tmp_path), stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(4)
     assert proc.poll() is None, proc.stderr.read()
     proc.send_signal(sig)
