@@ -6,6 +6,7 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Optional
 
 import numpy as np
@@ -86,7 +87,7 @@ def load_training_data(req: DataRequest, *, n_components: int = 1, covariance_ty
     block size; ``init_model``: take its columns.
     """
     if req.engine == "dask":
-        data = load_on_dask(req, init_model, on_note)
+        data = load_on_dask(req, init_model, on_note, covariance_type)
     else:
         data = load_locally(req, covariance_type, init_model)
     w = data.engine.sample_weight
@@ -127,35 +128,44 @@ def load_locally(req: DataRequest, covariance_type: str, init_model: Optional[Mo
     return data
 
 
-def load_on_dask(req: DataRequest, init_model: Optional[Model], on_note=None) -> TrainingData:
-    """The training data as partitions on a Dask cluster (one file per partition)."""
+def load_on_dask(req: DataRequest, init_model: Optional[Model], on_note=None,
+                 covariance_type: str = DEFAULT_MODEL) -> TrainingData:
+    """The training data as partitions on a Dask cluster (one file per partition), with their
+    weights and noise flags; with --max-memory each worker spools its partitions to its local
+    disk and reads them block by block on every pass."""
     from gmmcli.engines import dask_engine
 
     dask_engine.require_dask()
-    if req.weight_column is not None or req.max_memory is not None or req.noise_column is not None:
-        raise UsageError("--engine dask does not take --weight-column, --max-memory or --noise-init")
     paths = dask_engine.expand_inputs(req.inputs)
     reader = open_inputs(paths[:1], req.fmt)
     try:
         selected, notes = training_columns(req, reader, init_model)
+        weight_index = weight_column(req, reader, selected)
+        noise_index = side_column(req.noise_column, "--noise-init", req, reader, selected)
     finally:
         reader.close()
     names = [reader.names[j] for j in selected]
+    # the workers read each file as the local engines do: the same checks of weights and flags
+    split = partial(weighted_blocks, selected=selected, weight_index=weight_index,
+                    missing=req.missing == "marginalize", noise_index=noise_index)
     client = dask_engine.connect(req.scheduler)
     link = getattr(client, "dashboard_link", None)
     if link and on_note is not None:
         on_note(f"note: Dask dashboard at {link}")
     try:
-        engine, scaler, moments = dask_engine.load(
-            client, paths, req.fmt, tuple(reader.names), selected, req.standardize, names,
-            req.missing == "marginalize", uniform=req.uniform_scale)
+        loaded = dask_engine.load_partitions(
+            client, paths, req.fmt, tuple(reader.names), split, req.standardize, names,
+            weighted=weight_index is not None, flagged=noise_index is not None, uniform=req.uniform_scale,
+            max_memory=req.max_memory, block_bytes=_reader_block_bytes(req.max_memory), dtype=req.dtype,
+            covariance_type=covariance_type)
     except BaseException:
         dask_engine.close_client(client)
         raise
+    moments = loaded.moments
     shift = np.zeros(len(names)) if req.standardize else moments.mean * moments.unit
     notes += [f"note: Dask dashboard at {link}"] if link and on_note is None else []
-    return TrainingData(names, engine, scaler or Scaler.identity(len(names)), shift, notes=tuple(notes),
-                        has_missing=req.missing == "marginalize")
+    return TrainingData(names, loaded.engine, loaded.scaler or Scaler.identity(len(names)), shift,
+                        notes=tuple(notes), has_missing=loaded.has_missing, noise_flags=loaded.noise_flags)
 
 
 def training_columns(req: DataRequest, reader, init_model: Optional[Model]):
