@@ -24,3 +24,13 @@ def run(capsysbinary):
         return Result(code, captured.out, captured.err.decode())
 
     return _run
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """One LocalCluster of 2 worker processes for every Dask test (start-up is the slow part)."""
+    distributed = pytest.importorskip("distributed")
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                       dashboard_address=":0", silence_logs=50)
+    yield cluster
+    cluster.close()

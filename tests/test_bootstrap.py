@@ -210,11 +210,8 @@ def test_a_wrong_uncertainty_section_is_refused_naming_the_field(walk_model, edi
     assert str(caught.value) == f"m.json: {message}"
 
 
-def test_dask_runs_each_replicate_as_a_task_with_the_same_result(walk_model):
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0",
-                                  silence_logs=50) as cluster:
-        remote = bootstrap(request(walk_model, replicates=6, engine="dask", scheduler=cluster.scheduler_address))
+def test_dask_runs_each_replicate_as_a_task_with_the_same_result(walk_model, cluster):
+    remote = bootstrap(request(walk_model, replicates=6, engine="dask", scheduler=cluster.scheduler_address))
     local = bootstrap(request(walk_model, replicates=6, jobs=1))
     assert remote.rows == local.rows
 

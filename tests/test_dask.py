@@ -20,14 +20,6 @@ from tests.helpers import COVARIANCE_TYPES, blobs, write_csv, write_model, fit_r
 distributed = pytest.importorskip("distributed")
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0", silence_logs=50)
-    yield cluster
-    cluster.close()
-
-
 def split_files(folder, X, cuts):
     paths = []
     for i, (a, b) in enumerate(zip(cuts[:-1], cuts[1:])):

@@ -20,14 +20,6 @@ CUTS = [0, 17, 900, 900, 1500, 2000]  # uneven partitions, one of them empty
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                       dashboard_address=":0", silence_logs=50)
-    yield cluster
-    cluster.close()
-
-
-@pytest.fixture(scope="module")
 def client(cluster):
     with distributed.Client(cluster) as client:
         yield client
