@@ -201,7 +201,7 @@ def kernel_section(repeats, n=100_000, n_iter=5):
 
     lines = [f"Per-iteration time of the two E-step kernels (N={n:.0e}, full covariance, float64): the "
              "quadratic-feature kernel (memory traffic ∝ D²) and the direct one (Mahalanobis terms by one "
-             "GEMM, moments by K GEMMs). *chosen* is what `choose_kernel` picks (direct when D ≥ 20 + 2.5·K).", "",
+             "GEMM, moments by K GEMMs). *chosen* is what `choose_kernel` picks (direct when D ≥ 16 + 3·K).", "",
              "| D | K | features s/iter | direct s/iter | faster | chosen | right |", "| --- | --- | --- | --- | --- | --- | --- |"]
     right = 0
     cases = [(d, k) for d in (10, 24, 50, 100) for k in (2, 8, 32)]

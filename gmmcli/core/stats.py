@@ -168,14 +168,15 @@ def _statistics_from_features(phi, resp_t, covariance_type, shift, weight, log_l
 # matrix, F = D(D+1)/2 + D + 1 for a model with full covariances, through two thin GEMMs: it is
 # bound by memory traffic, which grows as D². The direct kernel computes the Mahalanobis terms
 # with one (n, D) x (D, K·D) GEMM and the moments with K (D, n) x (n, D) GEMMs: compute-bound
-# BLAS-3 work, which wins once D is large against K: on the 2-core test machine from D ≈ 24 at
-# K = 2, D ≈ 40 at K = 8 and D ≈ 100 at K = 32 (make bench shows both kernels per case).
-DIRECT_KERNEL_BASE, DIRECT_KERNEL_PER_COMPONENT = 20.0, 2.5
+# BLAS-3 work, which wins once D is large against K: on the 2-core test machine between D = 10
+# and 24 at K = 2, between 24 and 50 at K = 8, above 100 at K = 32 (make bench shows both
+# kernels per case): D ≥ 16 + 3·K.
+DIRECT_KERNEL_BASE, DIRECT_KERNEL_PER_COMPONENT = 16.0, 3.0
 KERNELS = ("features", "direct")
 
 
 def choose_kernel(params: GaussianMixtureParams, dtype) -> str:
-    """``direct`` for models with dense covariances when D ≥ 20 + 2.5·K, in float64; else
+    """``direct`` for models with dense covariances when D ≥ 16 + 3·K, in float64; else
     ``features`` (diagonal and spherical models have only 2D + 1 features: always ``features``)."""
     d, k = params.n_features, params.n_components
     dense = params.model.n_quad_features(d) > 2 * d + 1

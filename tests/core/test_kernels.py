@@ -53,8 +53,8 @@ def test_every_dense_model_takes_the_same_m_step_from_either_kernel(covariance_t
 
 
 @pytest.mark.parametrize("d,k,dtype,expected", [
-    (10, 2, np.float64, "features"), (30, 2, np.float64, "direct"), (40, 8, np.float64, "direct"),
-    (32, 8, np.float64, "features"), (64, 32, np.float64, "features"), (100, 32, np.float64, "direct"),
+    (10, 2, np.float64, "features"), (24, 2, np.float64, "direct"), (40, 8, np.float64, "direct"),
+    (32, 8, np.float64, "features"), (100, 32, np.float64, "features"), (112, 32, np.float64, "direct"),
     (100, 2, np.float32, "features"),
 ])
 def test_the_cost_model(d, k, dtype, expected):
