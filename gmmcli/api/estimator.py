@@ -116,6 +116,11 @@ class GaussianMixture(ParamsEstimator):
     lower_bounds_ : ndarray of shape (n_iter_ + 1,)
         The mean log-likelihood after every E-step of the chosen restart, from its start.
     n_features_in_ : int
+    noise_weight_ : float
+        The noise component's proportion (``noise=True``; 0.0 otherwise): ``weights_`` sum to 1
+        minus it.
+    hypervolume_ : float or None
+        The noise's hypervolume V in the data's units (None without noise).
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Present when fitted on a data frame with string column names.
 

@@ -58,7 +58,9 @@ def fitted_attributes(model: Model) -> dict[str, Any]:
         ``precisions_cholesky_`` (the model's storage shape), ``converged_``, ``n_iter_``,
         ``lower_bound_`` (mean log-likelihood per row of the final parameters, original units),
         ``lower_bounds_`` (the same after every E-step, the first being the start's: n_iter_ + 1
-        values), ``n_features_in_``, and ``feature_names_in_`` when the model's columns had names.
+        values), ``n_features_in_``, ``noise_weight_`` (the noise component's proportion π₀; 0.0
+        without one) and ``hypervolume_`` (its V in the data's units; None without one), and
+        ``feature_names_in_`` when the model's columns had names.
     """
     params = params_in_original_units(model)
     matrices = stores_matrices(params.covariance_type, params.n_components, params.n_features)
@@ -69,6 +71,8 @@ def fitted_attributes(model: Model) -> dict[str, Any]:
         "converged_": bool(model.converged), "n_iter_": int(model.n_iter),
         "lower_bound_": float(model.log_likelihood["mean_original_units"]),
         "lower_bounds_": lower_bounds(model), "n_features_in_": params.n_features,
+        "noise_weight_": 0.0 if params.noise is None else float(params.noise.weight),
+        "hypervolume_": model.hypervolume,
     }
     if model.has_header:
         attributes["feature_names_in_"] = np.asarray(model.feature_names, dtype=object)

@@ -92,6 +92,10 @@ def test_noise_labels_are_the_clis(tmp_path):
     printed = cli_predictions(tmp_path / "model.json", os.path.join(SAMPLE, "faithful.csv"))
     assert_array_equal(printed["label"].to_numpy(), gm.predict(X))
     assert (gm.predict(X) == -1).any() and gm.weights_.sum() < 1
+    assert gm.weights_.sum() + gm.noise_weight_ == pytest.approx(1.0, abs=1e-12)
+    saved = json.loads((tmp_path / "model.json").read_text())["noise"]
+    assert (gm.noise_weight_, gm.hypervolume_) == (saved["proportion"], saved["hypervolume"])
+    assert gmmcli.GaussianMixture(2, random_state=0).fit(X).noise_weight_ == 0.0
     assert_allclose(printed[["prob_0", "prob_1", "prob_noise"]].to_numpy(), gm.predict_proba(X), rtol=0, atol=1e-12)
 
 
