@@ -172,12 +172,15 @@ def machine_section():
     ]
 
 
-def iteration_section(cases, repeats):
+GRID = [(1_000_000 if d <= 10 else 100_000, d, k, cov) for d in (2, 10, 50, 100) for k in (2, 8, 32)
+        for cov in ("full", "tied", "diag", "spherical")]  # issue 17's bench grid
+
+
+def iteration_section(cases, repeats, n_iter=10):
     lines = ["| N | D | K | covariance | gmmcli s/iter | scikit-learn s/iter | speed-up | mean LL rel. diff | counts |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     results = []
     for n, d, k, cov in cases:
-        n_iter = 10
         ours = [run_worker(["gmmcli", n, d, k, cov, n_iter]) for _ in range(repeats)]
         theirs = [run_worker(["sklearn", n, d, k, cov, n_iter]) for _ in range(repeats)]
         t_ours = statistics.median(r["seconds_per_iter"] for r in ours)
@@ -389,6 +392,8 @@ def main():
     parser.add_argument("--dask-worker", help=argparse.SUPPRESS)
     parser.add_argument("--bootstrap-only", action="store_true",
                         help="run only the bootstrap and LRT comparison and replace its section of BENCHMARKS.md")
+    parser.add_argument("--grid-only", action="store_true",
+                        help="run only the EM-iteration grid (D 2-100, K 2-32, four types) and replace its section")
     parser.add_argument("--kernels-only", action="store_true",
                         help="run only the E-step kernel comparison and replace its section of BENCHMARKS.md")
     parser.add_argument("--mclust-only", action="store_true",
@@ -408,6 +413,13 @@ def main():
         from bootstrap_bench import bootstrap_section
 
         replace_section("## Bootstrap and the LRT against mclust", bootstrap_section(args.quick))
+        return
+    if args.grid_only:
+        lines, results = iteration_section(GRID, repeats, n_iter=5)
+        below = [r for r in results if r[4] < 10]
+        lines += ["", f"{len(results) - len(below)} of {len(results)} cases at 10x or more; below: "
+                  + (", ".join(f"D={d} K={k} {c} {s:.1f}x" for _, d, k, c, s, _ in below) or "none") + "."]
+        replace_section("## EM iteration grid (N = 1e6 for D <= 10, 1e5 above; 5 iterations)", lines)
         return
     if args.kernels_only:
         replace_section("## E-step kernel: the cost model's choice", kernel_section(repeats))
