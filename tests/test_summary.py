@@ -9,7 +9,8 @@ import pytest
 from gmmcli import render
 from gmmcli.core.params import rescale_params
 from gmmcli.io.model_file import read_model
-from gmmcli.pipeline.scan import labels_from_resp, scan_input
+from gmmcli.io.predictions import labels_of
+from gmmcli.pipeline.scan import scan_input
 from tests.helpers import SAMPLE, write_csv
 
 WALK = os.path.join(SAMPLE, "walkthrough.csv")
@@ -149,7 +150,7 @@ def test_scan_sample_is_reproducible_whatever_the_block_size(tmp_path, run):
 
 def test_noise_column_is_label_minus_one():
     resp = np.array([[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]])  # two Gaussians, then the noise
-    assert labels_from_resp(resp, 2).tolist() == [0, -1]
+    assert labels_of(resp, 2).tolist() == [0, -1]
 
 
 # ---------------------------------------------------------------- the BIC chart

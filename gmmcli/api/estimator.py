@@ -33,6 +33,7 @@ from gmmcli.core.sampling import sample as draw
 from gmmcli.io.atomic import output_file
 from gmmcli.io.csv_reader import CsvFormat
 from gmmcli.io.model_file import Model, read_model, write_model
+from gmmcli.io.predictions import labels_of
 from gmmcli.pipeline.arrays import StartOverrides, fit_array
 from gmmcli.pipeline.data import DataRequest
 from gmmcli.pipeline.fit import FitRequest
@@ -355,9 +356,7 @@ class GaussianMixture(ParamsEstimator):
         ndarray of shape (n_samples,)
             0 … n_components − 1, or −1 for rows the noise component takes (as ``gmmcli predict``).
         """
-        labels = np.asarray(self._score(X)[1].argmax(axis=1), dtype=np.int64)
-        labels[labels == self._fitted_model().n_components] = -1  # the noise component's column is last
-        return labels
+        return np.asarray(labels_of(self._score(X)[1], self._fitted_model().n_components), dtype=np.int64)
 
     def predict_proba(self, X: Any) -> FloatArray:
         """Each row's probability of belonging to each component.

@@ -10,6 +10,14 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 
 OUTPUT_FIELDS = ("prob", "label", "log_likelihood", "uncertainty")
+NOISE_LABEL = -1  # the label of a row the noise component claims
+
+
+def labels_of(resp: np.ndarray, n_components: int) -> np.ndarray:
+    """predict's labels: the most probable component, and -1 where the noise (the column after
+    the K Gaussians) is the most probable."""
+    labels = resp.argmax(axis=1).astype(np.int64)
+    return np.where(labels >= n_components, NOISE_LABEL, labels)
 
 
 class PredictionWriter:
@@ -43,8 +51,7 @@ class PredictionWriter:
             if f == "prob":
                 values.extend(resp[:, k] for k in range(resp.shape[1]))
             elif f == "label":
-                label = resp.argmax(axis=1).astype(np.int64)
-                values.append(np.where(label == self.n_components, -1, label))  # the noise column is last
+                values.append(labels_of(resp, self.n_components))
             elif f == "log_likelihood":
                 values.append(log_likelihood)
             elif f == "outlier":

@@ -18,7 +18,7 @@ from gmmcli.io.columnar import table_output
 from gmmcli.io.csv_reader import CsvFormat, resolve_columns
 from gmmcli.io.inputs import model_columns, open_inputs
 from gmmcli.io.model_file import Model, read_model
-from gmmcli.io.predictions import OUTPUT_FIELDS, PredictionWriter, prediction_columns
+from gmmcli.io.predictions import OUTPUT_FIELDS, PredictionWriter, labels_of, prediction_columns
 from gmmcli.io.source import STDIN
 from gmmcli.parallel import default_threads, ordered_map
 
@@ -188,10 +188,9 @@ def explain(model_path: str, input_path: str, row: int, fmt: Optional[CsvFormat]
         log_weights = np.log(params.weights if params.noise is None else np.append(params.weights, params.noise.weight))
     log_norm, resp = score_rows(z[None, :], params)
     jac = model.scaler.log_jacobian
-    label = int(resp[0].argmax())
     return Explanation(  # densities in original units: the Jacobian is the same for every component
         row, location, model.feature_names, x, None if model.scaler.is_identity else z,
-        log_weights, weighted - log_weights + jac, resp[0], -1 if label == params.n_components else label,
+        log_weights, weighted - log_weights + jac, resp[0], int(labels_of(resp, params.n_components)[0]),
         float(log_norm[0] + jac), params.noise is not None,
     )
 

@@ -21,11 +21,9 @@ import numpy as np
 
 from gmmcli.io.csv_reader import CsvFormat
 from gmmcli.io.model_file import Model
+from gmmcli.io.predictions import NOISE_LABEL, labels_of
 from gmmcli.parallel import default_threads, ordered_map
 from gmmcli.pipeline.predict import PREDICT_BLOCK_BYTES, open_for_model, outlier_threshold, score_block
-
-NOISE_LABEL = -1  # predict's label of a row the noise component claims
-
 
 @dataclass(frozen=True)
 class DrawSample:
@@ -78,12 +76,6 @@ class InputScan:
     sample: DrawSample
 
 
-def labels_from_resp(resp: np.ndarray, n_components: int) -> np.ndarray:
-    """predict's labels: the argmax, and -1 where the noise column (after the K Gaussians) wins."""
-    labels = resp.argmax(axis=1)
-    return np.where(labels >= n_components, NOISE_LABEL, labels)
-
-
 class _BottomK:
     """The ``size`` rows with the smallest random keys seen so far (see the module's note)."""
 
@@ -133,7 +125,7 @@ class _Tally:
         self.sampler = _BottomK(max_points, seed)
 
     def add(self, X: np.ndarray, log_likelihood: np.ndarray, resp: np.ndarray) -> None:
-        labels = labels_from_resp(resp, self.k)
+        labels = labels_of(resp, self.k)
         uncertainty = 1.0 - resp.max(axis=1)
         self.n_rows += len(X)
         self.counts += np.bincount(labels[labels >= 0], minlength=self.k)
