@@ -89,6 +89,11 @@ def draw_marginal(ax, data, j: int, x_range: tuple) -> None:
     ax.set_yticks([])
 
 
+def stroke(label: int) -> float:
+    """Filled markers need no outline; the noise's "x" is drawn by its strokes alone."""
+    return 0.8 if label == -1 else 0.0
+
+
 def draw_points(ax, sample, i: int, j: int, sizes=None, alpha: float = 0.6) -> None:
     """The rows shown, coloured by label; larger groups first, so small clusters stay visible."""
     labels, counts = np.unique(sample.labels, return_counts=True)
@@ -97,7 +102,8 @@ def draw_points(ax, sample, i: int, j: int, sizes=None, alpha: float = 0.6) -> N
         rows = sample.labels == label
         s = geometry.point_size(sample.n_shown) if sizes is None else sizes[rows]
         ax.scatter(sample.X[rows, j], sample.X[rows, i], s=s, c=component_colour(int(label)),
-                   marker=component_marker(int(label)), alpha=alpha, linewidths=0, rasterized=rasterized)
+                   marker=component_marker(int(label)), alpha=alpha, linewidths=stroke(int(label)),
+                   rasterized=rasterized)
 
 
 def draw_components(ax, components, i: int, j: int, sds=geometry.ELLIPSE_SDS) -> None:
@@ -120,7 +126,7 @@ def draw_strip(ax, sample, j: int, sizes=None) -> None:
     for label in np.unique(sample.labels):
         rows = sample.labels == label
         s = geometry.point_size(sample.n_shown) if sizes is None else sizes[rows]
-        ax.scatter(sample.X[rows, j], -jitter[rows], s=s, c=component_colour(int(label)), linewidths=0,
+        ax.scatter(sample.X[rows, j], -jitter[rows], s=s, c=component_colour(int(label)), linewidths=stroke(int(label)),
                    marker=component_marker(int(label)), alpha=0.6, rasterized=sample.n_shown > RASTERIZE_ABOVE)
     ax.set_ylim(-0.14 * top, top)
 
