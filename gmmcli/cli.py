@@ -397,6 +397,7 @@ def select(
     tol: Annotated[float, typer.Option("--tol", metavar="FLOAT", help="Stop when the mean per-row log-likelihood changes by less: stricter than mclust's relative 1e-5 whenever a row's log-likelihood is 0.01 or more in size.")] = 1e-7,
     max_iter: MaxIter = 1000,
     n_init: Annotated[int, typer.Option("--n-init", metavar="N", help="Restarts per cell; the best log-likelihood is kept (with --init hc: the hierarchical start and N-1 k-means++ starts).")] = 3,
+    polish_within: Annotated[float, typer.Option("--polish-within", metavar="GAP", help="Screen first: every cell from its first start to tol 1e-5 (at most 200 iterations), as mclust fits; then the full fit (every --n-init restart, --tol, --max-iter) only for the cells whose criterion is within GAP of the best, and the choice among those. inf: fully fit every cell.")] = 10.0,
     init: InitOption = Init.hc,
     missing: FitMissingOption = FitMissing.error,
     seed: Seed = 0,
@@ -432,7 +433,8 @@ def select(
     request = SelectRequest(fit=fit_request(locals()), components=parse_k_option(components),
                             covariance_types=parse_models_option(covariance), criterion=criterion.value,
                             holdout=holdout, cv=cv, seeds=seeds, jobs=jobs or default_threads(), lrt=lrt,
-                            lrt_replicates=replicates, lrt_all=lrt_all, lrt_level=lrt_level)
+                            lrt_replicates=replicates, lrt_all=lrt_all, lrt_level=lrt_level,
+                            polish_within=polish_within)
     with TerminalProgress(not quiet, "{task.fields[what]} {task.completed}/{task.total}", bar=True,
                           what="fitting cells") as progress:
         result = run_select(request, on_cell=lambda done, total: progress.update(completed=done, total=total),

@@ -236,7 +236,7 @@ def render_explanation(ex) -> str:
 
 # ---------------------------------------------------------------- select
 SELECT_COLUMNS = ("k", "covariance_type", "log_likelihood", "n_parameters", "bic", "aic", "icl", "holdout",
-                  "converged", "n_iter", "seconds", "wins", "best", "error")
+                  "converged", "n_iter", "screened", "seconds", "wins", "best", "error")
 
 
 LRT_COLUMNS = ("lrt_statistic", "lrt_p_value")  # with select --lrt
@@ -278,7 +278,9 @@ def select_table(rows: list, criterion: str, lrt: Optional[dict] = None) -> str:
         cells = ["*" if r["best"] else "", str(r["k"]), r["covariance_type"], f"{r['log_likelihood']:.3f}",
                  str(r["n_parameters"]), f"{r['bic']:.3f}", f"{r['aic']:.3f}", f"{r['icl']:.3f}"]
         cells += [f"{r['holdout']:.5f}"] if has_holdout else []
-        cells += ["yes" if r["converged"] else "no", str(r["n_iter"]), f"{r['seconds']:.2f}"]
+        # a screened cell converged only to select's screening tolerance (and was never chosen)
+        conv = ("yes" if r["converged"] else "no") + ("°" if r["screened"] else "")
+        cells += [conv, str(r["n_iter"]), f"{r['seconds']:.2f}"]
         cells += [str(r["wins"])] if has_wins else []
         cells += lrt_cells(r) if lrt else []
         body.append(cells)
@@ -289,6 +291,9 @@ def select_table(rows: list, criterion: str, lrt: Optional[dict] = None) -> str:
     best = next(r for r in rows if r["best"])
     what = "highest held-out log-likelihood" if criterion == "holdout" else f"lowest {criterion.upper()}"
     lines.append(f"* chosen: k={best['k']}, {best['covariance_type']} ({what})")
+    if any(r["screened"] for r in rows):
+        lines.append("° screened: one start to the screening tolerance; the full fit (every restart, --tol) went to "
+                     "the cells within --polish-within of the best")
     lines += lrt_lines(rows, lrt) if lrt else []
     return "\n".join(lines) + "\n"
 

@@ -39,7 +39,8 @@ def select(X: Any, k: Union[int, Iterable[int]] = range(1, 10), covariance: Unio
            criterion: str = "bic", *, sample_weight: Any = None, standardize: bool = False, tol: float = 1e-7,
            reg_covar: float = 1e-6, max_iter: int = 1000, n_init: int = 3, init_params: str = "hc",
            random_state: Any = 0, prior: bool = False, noise: bool = False, holdout: Optional[float] = None,
-           cv: Optional[int] = None, seeds: int = 1, n_jobs: int = 1, as_frame: Optional[bool] = None) -> Selection:
+           cv: Optional[int] = None, seeds: int = 1, n_jobs: int = 1, polish_within: float = 10.0,
+           as_frame: Optional[bool] = None) -> Selection:
     """Fit every (k, covariance model) of a grid and choose one by a criterion, as ``gmmcli select``.
 
     Parameters
@@ -66,6 +67,11 @@ def select(X: Any, k: Union[int, Iterable[int]] = range(1, 10), covariance: Unio
         Repeat the grid with this many seeds (the table shows the first; the model is the first's choice).
     n_jobs : int, default=1
         Worker processes (forked; ``gmmcli select -j 0`` uses one per CPU).
+    polish_within : float, default=10.0
+        Screen the grid first (every cell from its first start to a per-row tolerance of 1e-5,
+        at most 200 iterations), then fully fit (``n_init`` restarts, ``tol``) only the cells
+        whose criterion is within this of the best, and choose among them; ``math.inf`` fully
+        fits every cell. Screened cells have ``screened`` True in the table.
     as_frame : bool, optional
         The table as a pandas DataFrame (default: when pandas is installed) or a list of dicts.
 
@@ -88,7 +94,8 @@ def select(X: Any, k: Union[int, Iterable[int]] = range(1, 10), covariance: Unio
         tol=tol, reg_covar=reg_covar, max_iter=max_iter, n_init=n_init, init=INIT_ALIASES.get(init, init),
         seed=seed_from(random_state), prior=bool(prior), noise=bool(noise))
     request = SelectRequest(fit=fit_request, components=_components(k), covariance_types=_covariances(covariance),
-                            criterion=criterion, holdout=holdout, cv=cv, seeds=seeds, jobs=n_jobs)
+                            criterion=criterion, holdout=holdout, cv=cv, seeds=seeds, jobs=n_jobs,
+                            polish_within=polish_within)
     columns = list(names) if names is not None else [str(j + 1) for j in range(array.shape[1])]
     with library_errors(fitting=True):
         result = select_array(request, array, weights, columns)

@@ -29,6 +29,12 @@ from gmmcli.pipeline.noise import NoiseSetup, noise_setup
 from gmmcli.pipeline.replicates import NoiseSampler, RefitSettings
 
 NOISE_ONLY = "noise"  # the covariance_type column of the k = 0 cell
+# The screening pass (see screened_cells): one start per cell, EM to this mean per-row change
+# (mclust stops at a relative 1e-5 of the total, i.e. 1e-5 per row or looser whenever a row's
+# log-likelihood is 1 or more in size) and at most this many iterations.
+SCREEN_TOL = 1e-5
+SCREEN_MAX_ITER = 200
+DEFAULT_POLISH_WITHIN = 10.0  # criterion units: a BIC difference of 10 is "very strong" evidence (Kass & Raftery)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class SelectRequest:
     lrt_replicates: int = 999
     lrt_all: bool = False
     lrt_level: float = DEFAULT_LEVEL
+    polish_within: float = DEFAULT_POLISH_WITHIN  # fully fit the screened cells this close to the best; inf: all
 
     @property
     def scheduler_engine(self) -> bool:
@@ -73,6 +80,7 @@ class Cell:
     error: Optional[str] = None
     model: Optional[Model] = None
     notes: tuple = ()  # the fit's warnings (collapsed or dead components, failed restarts)
+    screened: bool = False  # only the screening fit (one start, SCREEN_TOL): shown, never chosen
     lrt_statistic: Optional[float] = None  # with --lrt: 2 (loglik of the next k - this loglik), if tested
     lrt_p_value: Optional[float] = None
 
@@ -85,7 +93,7 @@ class Cell:
     def row(self) -> dict:
         """The cell as a table row (no model, no timing)."""
         keys = ("k", "covariance_type", "seed", "log_likelihood", "n_parameters", "bic", "aic", "icl",
-                "holdout", "converged", "n_iter", "error")
+                "holdout", "converged", "n_iter", "screened", "error")
         return {key: getattr(self, key) for key in keys}
 
 
@@ -117,6 +125,7 @@ def validate_select_request(req: SelectRequest) -> None:
         (req.seeds >= 1, f"--seeds must be at least 1 (got {req.seeds})"),
 
         (req.jobs >= 1, f"--jobs must be at least 1 (got {req.jobs})"),
+        (req.polish_within >= 0, f"--polish-within must be at least 0 (got {req.polish_within})"),
         (req.fit.init_model is None, "select does not take --init-model"),
         (req.fit.data.engine == "memory" or req.fit.data.max_memory is None,
          "select --engine dask does not take --max-memory"),
@@ -179,7 +188,7 @@ def select_data(req: SelectRequest, data: TrainingData, on_cell=None, on_lrt=Non
     data.noise = noise_setup(data, req.fit.hypervolume) if req.fit.noise else None
     tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds) for cov in req.covariance_types
              for k in req.components if k > 0]  # k = 0, the noise alone, needs no fit
-    cells = with_noise_only_cells(req, data, list(_run_cells(req, data, tasks, on_cell)))
+    cells = with_noise_only_cells(req, data, fitted_cells(req, data, tasks, on_cell))
     per_seed = len(cells) // req.seeds
     main = with_lrt(req, data, cells[:per_seed], on_lrt) if req.lrt else cells[:per_seed]
     best = _choose(main, req.criterion)
@@ -190,6 +199,57 @@ def select_data(req: SelectRequest, data: TrainingData, on_cell=None, on_lrt=Non
     return SelectResult(tuple(replace(c, model=None) for c in main), best, _count_wins(cells, per_seed, req.criterion),
                         model, b"", 0.0, main[written].notes + notes, falling_likelihood_notes(main),
                         lrt_record(req))
+
+
+def fitted_cells(req: SelectRequest, data: TrainingData, tasks: list, on_cell=None) -> list:
+    """The grid's cells, in task order: screened first when that saves work (see screens).
+
+    Screening fits every cell from one start (the first restart's: mclust's hierarchical
+    start by default) to SCREEN_TOL and at most SCREEN_MAX_ITER iterations, as mclust fits
+    every cell. Then only the cells whose criterion is within ``polish_within`` of their
+    seed's best get the full fit (every restart, --tol, --max-iter), which is what is chosen
+    from. The other cells keep their screening fit (``screened``): they are shown, never
+    chosen. Most of a grid is far from the best, and the restarts and the last digits of
+    a far cell's log-likelihood cannot change the choice; they were most of the time.
+    """
+    if not screens(req):
+        return list(_run_cells(req, data, tasks, on_cell))
+    cells = [replace(c, screened=True) for c in _run_cells(screen_request(req), data, tasks, on_cell)]
+    chosen = cells_to_polish(cells, req.seeds, req.criterion, req.polish_within)
+    polished = _run_cells(req, data, [tasks[i] for i in chosen], on_cell)
+    for i, cell in zip(chosen, polished):
+        cells[i] = cell
+    return cells
+
+
+def screens(req: SelectRequest) -> bool:
+    """Whether the grid is screened: not when every cell is fully fitted anyway (polish_within
+    inf), nor when screening would not be cheaper, nor for what needs every cell's full fit
+    (held-out scores, the LRT's sequence of fits)."""
+    cheaper = req.fit.n_init > 1 or req.fit.tol < SCREEN_TOL or req.fit.max_iter > SCREEN_MAX_ITER
+    return (math.isfinite(req.polish_within) and cheaper and req.criterion != "holdout"
+            and not (req.holdout or req.cv or req.lrt))
+
+
+def screen_request(req: SelectRequest) -> SelectRequest:
+    """The screening pass's settings: the first restart only, SCREEN_TOL, SCREEN_MAX_ITER, never strict."""
+    fit_req = replace(req.fit, n_init=1, tol=max(req.fit.tol, SCREEN_TOL),
+                      max_iter=min(req.fit.max_iter, SCREEN_MAX_ITER), strict=False)
+    return replace(req, fit=fit_req)
+
+
+def cells_to_polish(cells: list, seeds: int, criterion: str, within: float) -> list:
+    """Indices of the screened cells within ``within`` of their seed's best score (each seed's
+    cells are a contiguous run of the task list)."""
+    per_seed = len(cells) // seeds
+    chosen = []
+    for start in range(0, len(cells), per_seed):
+        scores = np.array([c.score(criterion) for c in cells[start:start + per_seed]])
+        finite = np.isfinite(scores)
+        if finite.any():
+            best = scores[finite].min()
+            chosen += [start + int(i) for i in np.flatnonzero(finite & (scores <= best + within))]
+    return chosen
 
 
 def with_lrt(req: SelectRequest, data: TrainingData, cells: list, on_lrt=None) -> list:
@@ -292,6 +352,9 @@ def selection_record(req: SelectRequest, cells: list) -> dict:
     }
     if req.lrt:
         record["lrt"] = lrt_record(req)
+    if screens(req):
+        screen = screen_request(req).fit
+        record["screening"] = {"tol": screen.tol, "max_iter": screen.max_iter, "polish_within": req.polish_within}
     record["rows"] = [_json_row(c, req.lrt) for c in cells]
     return record
 
@@ -397,7 +460,8 @@ def noise_of_rows(noise: Optional[NoiseSetup], rows: np.ndarray) -> Optional[Noi
 
 
 def _choose(cells, criterion) -> Optional[int]:
-    scores = [c.score(criterion) for c in cells]
+    """The best fully fitted cell (screened ones are never chosen: see fitted_cells)."""
+    scores = [math.inf if c.screened else c.score(criterion) for c in cells]
     best = int(np.argmin(scores))
     return None if not np.isfinite(scores[best]) else best
 
