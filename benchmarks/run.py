@@ -12,6 +12,8 @@ Run with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (the Makefile does).
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import os
 import platform
@@ -356,6 +358,56 @@ def dask_section(quick, repeats):
     return lines
 
 
+def tree_peak(cmd):
+    """Wall seconds and the peak of the summed RSS (MB) of a command and all its processes, sampled
+    every 50 ms (an upper bound: forked workers share the parent's pages), and its stdout."""
+    import psutil
+
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    root, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            tree = [root] + root.children(recursive=True)
+            peak = max(peak, sum(p.memory_info().rss for p in tree))
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"{cmd} failed: {err[-2000:]}")
+    return time.perf_counter() - started, peak / 2**20, out
+
+
+def scale_section(n=1_000_000, d=10, k=8):
+    """Hierarchical initialisation and select on n x d rows: wall time and peak memory (target < 2 GB)."""
+    path = write_csv(os.path.join(WORK, f"scale_{n}x{d}.csv"), n, d, k, seed=7)
+    gm = [sys.executable, "-m", "gmmcli"]
+    lines = [f"{n:,} rows x {d} columns, {k} clusters (`make_data`, seed 7), read from CSV. Peak memory: the summed "
+             "RSS of the command's processes, sampled every 50 ms (forked workers share the parent's pages, so this "
+             "overstates). One run each.", "", "| command | wall s | peak MB | outcome |", "| --- | --- | --- | --- |"]
+    fits = [("fit --init hc -k 8", ["fit", path, "--init", "hc", "-k", str(k), "-q", "-o", os.path.join(WORK, "hc.json")]),
+            ("fit --init kmeans++ -k 8", ["fit", path, "--init", "kmeans++", "-k", str(k), "-q",
+                                          "-o", os.path.join(WORK, "kmpp.json")])]
+    for label, args in fits:
+        seconds, peak, _ = tree_peak(gm + args)
+        with open(args[-1]) as f:
+            model = json.load(f)
+        outcome = f"{model['n_iter']} iterations, mean log-lik {model['log_likelihood']['mean_original_units']:.4f}"
+        lines.append(f"| `gmmcli {label}` | {seconds:.1f} | {peak:.0f} | {outcome} |")
+        print(lines[-1], flush=True)
+    for label, args in (("select (defaults: k 1-9, 14 models, -j 0)", []),):
+        seconds, peak, out = tree_peak(gm + ["select", path, "--format", "csv", "-q", *args])
+        rows = list(csv.DictReader(io.StringIO(out)))
+        best = next(r for r in rows if r["best"] == "True")
+        polished = sum(r["screened"] == "False" for r in rows)
+        outcome = (f"chose {best['covariance_type']}, k={best['k']}; {polished} of {len(rows)} cells fully fitted, "
+                   f"{sum(bool(r['error']) for r in rows)} failed")
+        lines.append(f"| `gmmcli {label}` | {seconds:.1f} | {peak:.0f} | {outcome} |")
+        print(lines[-1], flush=True)
+    return lines
+
+
 def help_section(repeats):
     times = [child_rss([sys.executable, "-m", "gmmcli", "--help"])[0] for _ in range(max(5, repeats))]
     return [f"`gmmcli --help`: median {statistics.median(times):.3f} s over {len(times)} runs (target < 0.3 s)."]
@@ -396,6 +448,10 @@ def main():
                         help="run only the EM-iteration grid (D 2-100, K 2-32, four types) and replace its section")
     parser.add_argument("--kernels-only", action="store_true",
                         help="run only the E-step kernel comparison and replace its section of BENCHMARKS.md")
+    parser.add_argument("--select-speed-only", action="store_true",
+                        help="run only select's speed against mclustBIC (wine, wdbc, GvHD) and replace its section")
+    parser.add_argument("--scale-only", action="store_true",
+                        help="run only hc and select on 1e6 x 10 rows (time, peak memory) and replace its section")
     parser.add_argument("--mclust-only", action="store_true",
                         help="run only the comparison with mclust and replace its section of BENCHMARKS.md")
     args = parser.parse_args()
@@ -408,6 +464,14 @@ def main():
     repeats = 1 if args.quick else args.repeats
     if args.mclust_only:
         replace_section("## Model selection quality against mclust", mclust_section(args.quick))
+        return
+    if args.select_speed_only:
+        from mclust import speed_section
+
+        replace_section("## select against mclustBIC: speed", speed_section(repeats))
+        return
+    if args.scale_only:
+        replace_section("## hc and select on 1e6 x 10", scale_section())
         return
     if args.bootstrap_only:
         from bootstrap_bench import bootstrap_section
@@ -453,6 +517,11 @@ def main():
         report += ["", "## Out of core", ""] + out_of_core_section(10_000_000)
     report += ["", "## Dask engine", ""] + dask_section(args.quick, repeats)
     report += ["", "## Model selection quality against mclust", ""] + mclust_section(args.quick)
+    if not args.quick:
+        from mclust import speed_section
+
+        report += ["", "## select against mclustBIC: speed", ""] + speed_section(repeats)
+        report += ["", "## hc and select on 1e6 x 10", ""] + scale_section()
     from bootstrap_bench import bootstrap_section
 
     report += ["", "## Bootstrap and the LRT against mclust", ""] + bootstrap_section(args.quick)
