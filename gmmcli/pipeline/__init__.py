@@ -6,7 +6,9 @@ columns, weights, missing values, engine) is nested in fit's and select's reques
 shift). ``noise`` measures the noise component's hypervolume and starts EM with it;
 ``summary``, ``scan`` and ``plot`` put a model back in original units for people (``scan``
 scores an input once, as predict does, keeping totals and a bounded drawing sample; the
-figures themselves are :mod:`gmmcli.plots`, handed in by the CLI). Output is written through :class:`~gmmcli.io.atomic.AtomicFile` (opened before
+figures themselves are :mod:`gmmcli.plots`, handed in by the CLI). ``select`` screens its
+grid (every cell from one start to a loose tolerance) and fully fits only the cells near the
+best, which it chooses among. Output is written through :class:`~gmmcli.io.atomic.AtomicFile` (opened before
 any work, so an unwritable destination fails fast) or handed back to the caller as bytes.
 """
 
