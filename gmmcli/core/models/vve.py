@@ -1,11 +1,13 @@
 """mclust's VVE: Σ_k = λ_k D A_k Dᵀ, a volume and a shape per component, one orientation.
 
-Given D, λ_k A_k = diag(Dᵀ W_k D) / n_k is exact; D moves by Browne & McNicholas's (2014)
-majorization–minimization steps (MM1 then MM2) on Σ_k tr(Dᵀ W_k D (λ_k A_k)⁻¹), which is −2ℓ
-up to terms fixed while D moves, so −ℓ never increases. (mclust's msvve weights the MM
-steps by A_k⁻¹ alone, leaving out 1/λ_k: that is the EVE objective, whose fixed point is not
-VVE's maximum when the volumes differ.) Warm-started from the last EM iteration's
-orientation, else from the eigenvectors of Σ_k W_k.
+Given D, λ_k A_k = diag(Dᵀ W_k D) / n_k is exact, so −ℓ = ½ Σ_k n_k Σ_j log(d_jᵀ W_k d_j / n_k)
++ const is a function of D alone: Flury's (1984) common principal components objective. D moves
+by safeguarded Newton steps on it over the orthogonal group, with Browne & McNicholas's (2014)
+majorization–minimization steps (MM1 then MM2) on Σ_k tr(Dᵀ W_k D (λ_k A_k)⁻¹) whenever a
+Newton step would not lower −ℓ (:func:`gmmcli.core.models.iterative.fit_orientation`).
+(mclust's msvve weights the MM steps by A_k⁻¹ alone, leaving out 1/λ_k: that is the EVE
+objective, whose fixed point is not VVE's maximum when the volumes differ.) Warm-started from
+the last EM iteration's orientation, else from the eigenvectors of Σ_k W_k.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ import numpy as np
 
 from gmmcli.core.models.base import constrained_model
 from gmmcli.core.models.iterative import (
-    MAX_MM_ITER, InnerFit, common_orientation, counts, floor_of, mm_orientation, rotated_diagonals, run_inner,
-    sorted_eigh,
+    InnerFit, Profile, common_orientation, counts, fit_orientation, floor_of, sorted_eigh,
 )
 
 
@@ -25,30 +26,36 @@ def fit(W: np.ndarray, nk: np.ndarray, previous: np.ndarray | None = None, *, re
     ``previous`` (K, D, D): covariances to warm-start from (their common orientation).
     """
     floor = floor_of(W, nk)
-    n = counts(nk)
-    omega = np.linalg.eigvalsh(W)[:, -1]
+    n = counts(nk)[:, None]
+    weights = np.asarray(nk, dtype=float)[:, None]
 
-    def given(D):  # the variances along D's axes that are optimal for D: λ_k A_k
-        return D, np.maximum(rotated_diagonals(W, D) / n[:, None], floor)
+    def given(x):  # the variances λ_k A_k that are optimal for x = diag(Dᵀ W_k D), and −ℓ
+        variances = np.maximum(x / n, floor)
+        return variances, 0.5 * float(np.sum(weights * np.log(variances) + x / variances))
 
-    def step(state):
-        D, variances = state
-        return given(mm_orientation(W, omega, D, variances))
+    def magnitude(x):  # the terms of 2 (−ℓ) in absolute value
+        variances = np.maximum(x / n, floor)
+        return 0.5 * float(np.sum(np.abs(weights * np.log(variances)) + x / variances))
 
+    def derivatives(x):  # of ½ Σ n_k log(x_kj / n_k), or ½ x_kj / floor where the floor holds
+        floored = x <= n * floor
+        x = np.where(floored, n * floor, x)
+        return np.where(floored, 0.5 / floor, 0.5 * n / x), np.where(floored, 0.0, -0.5 * n / x ** 2), None, None
+
+    profile = Profile(given, magnitude, derivatives, lambda variances: variances)
     D = sorted_eigh(W.sum(axis=0))[1] if previous is None else common_orientation(previous)
-    return run_inner(given(D), step, _parameters, _dense, W, nk, max_iter=MAX_MM_ITER, record=record)
+    return fit_orientation(W, nk, D, profile, _parameters, _dense, record=record)
 
 
-def _parameters(state):
-    D, variances = state
+def _parameters(point):
+    variances = point.closed
     log_volumes = np.mean(np.log(variances), axis=1)
     volumes = np.exp(log_volumes)
-    return np.concatenate([volumes, (variances / volumes[:, None]).ravel(), D.ravel()])
+    return np.concatenate([volumes, (variances / volumes[:, None]).ravel(), point.D.ravel()])
 
 
-def _dense(state):
-    D, variances = state
-    return np.einsum("ij,kj,lj->kil", D, variances, D)
+def _dense(point):
+    return np.einsum("ij,kj,lj->kil", point.D, point.closed, point.D)
 
 
 def estimate(W, nk, previous=None):
