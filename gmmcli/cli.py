@@ -122,7 +122,7 @@ Tabs = Annotated[bool, typer.Option("--tabs", "-t", help="Tab-delimited input (s
 Decimal = Annotated[str, typer.Option("--decimal", metavar="CHAR", help="Decimal mark of the numbers: . or , (then use another delimiter, e.g. -d ';').")]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No summary or notes on stderr.")]
 Columns = Annotated[Optional[str], typer.Option("--columns", "-c", metavar="SPEC", help="Columns to use: names, 1-based indices, ranges a-b; '!' excludes (e.g. '!id'). Default: every numeric column.")]
-RegCovar = Annotated[float, typer.Option("--reg-covar", metavar="FLOAT", help="Added to the covariance diagonal (as scikit-learn).")]
+RegCovar = Annotated[float, typer.Option("--reg-covar", metavar="FLOAT", help="Added to the covariance diagonal (as scikit-learn; for mclust's constrained models, to each scatter matrix before the fit).")]
 Tol = Annotated[float, typer.Option("--tol", metavar="FLOAT", help="Stop when the mean per-row log-likelihood changes by less (0: run --max-iter).")]
 MaxIter = Annotated[int, typer.Option("--max-iter", metavar="N", help="Maximum EM iterations per restart.")]
 NInit = Annotated[int, typer.Option("--n-init", metavar="N", help="Restarts; the best log-likelihood is kept.")]

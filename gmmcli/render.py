@@ -279,7 +279,7 @@ def select_table(rows: list, criterion: str, lrt: Optional[dict] = None) -> str:
                  str(r["n_parameters"]), f"{r['bic']:.3f}", f"{r['aic']:.3f}", f"{r['icl']:.3f}"]
         cells += [f"{r['holdout']:.5f}"] if has_holdout else []
         # a screened cell converged only to select's screening tolerance (and was never chosen)
-        conv = ("yes" if r["converged"] else "no") + ("°" if r["screened"] else "")
+        conv = ("yes" if r["converged"] else "no") + ("°" if r.get("screened") else "")
         cells += [conv, str(r["n_iter"]), f"{r['seconds']:.2f}"]
         cells += [str(r["wins"])] if has_wins else []
         cells += lrt_cells(r) if lrt else []
@@ -291,7 +291,7 @@ def select_table(rows: list, criterion: str, lrt: Optional[dict] = None) -> str:
     best = next(r for r in rows if r["best"])
     what = "highest held-out log-likelihood" if criterion == "holdout" else f"lowest {criterion.upper()}"
     lines.append(f"* chosen: k={best['k']}, {best['covariance_type']} ({what})")
-    if any(r["screened"] for r in rows):
+    if any(r.get("screened") for r in rows):
         lines.append("° screened only (one start, tol 1e-5); the cells within --polish-within of the best got the full fit")
     lines += lrt_lines(rows, lrt) if lrt else []
     return "\n".join(lines) + "\n"

@@ -489,7 +489,7 @@ class _Validator:
             raise self.fail("covariances", "is not positive definite") from None
 
     def model_constraints(self, doc: dict, params: GaussianMixtureParams) -> None:
-        """The covariances keep their model's constraint (net of reg_covar), the decomposition
+        """The covariances keep their model's constraint (as they are, or net of reg_covar), the decomposition
         rebuilds them, and the settings name the same model."""
         model = params.model
         recorded = doc["settings"].get("covariance_type", params.covariance_type)
@@ -500,7 +500,12 @@ class _Validator:
             return
         dense = params.dense_covariances()
         reg = float(doc["settings"].get("reg_covar", 0.0))
-        problem = model.constraint_problem(dense - reg * np.eye(params.n_features), CONSTRAINT_TOLERANCE)
+        # reg_covar now enters the scatter matrices, so the covariances keep the constraint as they
+        # are; files from before that change hold the estimate plus reg_covar·I
+        problem = model.constraint_problem(dense, CONSTRAINT_TOLERANCE)
+        if problem is not None and reg > 0:
+            net = model.constraint_problem(dense - reg * np.eye(params.n_features), CONSTRAINT_TOLERANCE)
+            problem = problem if net is not None else None
         if problem is not None:
             raise self.fail("covariances", f"break the {params.covariance_type} model: {problem}")
         parts = doc.get("decomposition")

@@ -363,12 +363,37 @@ def test_parameter_counts_are_mclusts():
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_entry_m_step_adds_reg_covar_to_the_estimate(name):
+def test_entry_m_step_regularizes_the_scatter_matrices(name):
+    """reg_covar enters W_k as n_k·reg·I before the constrained fit (not added to its result)."""
     W, nk = random_scatter(seeded("entry", name), 3, 3)
     entry = MODULES[name].MODEL
     assert entry.name == entry.mclust_name == name and not entry.shared
     covariances = entry.m_step(W.copy(), nk, np.zeros((3, 3)), 1e-3, None)
-    np.testing.assert_allclose(covariances, MODULES[name].estimate(W, nk) + 1e-3 * np.eye(3), rtol=1e-12)
+    regularized = W + 1e-3 * nk[:, None, None] * np.eye(3)
+    np.testing.assert_allclose(covariances, MODULES[name].estimate(regularized, nk), rtol=1e-12)
+    assert np.all(np.linalg.eigvalsh(covariances) >= 1e-3 * (1 - 1e-9))  # still at least reg_covar
+
+
+@pytest.mark.parametrize("name", ["VEI", "VEV", "VEE", "EVE", "VVE"])
+def test_singular_component_does_not_make_em_fall(name):
+    """A component with fewer rows than columns (singular W_k): the constrained fit of the
+    regularized W_k keeps EM's log-likelihood rising (adding reg_covar to an estimate that had
+    put a zero variance on W_k's null space did not: wine, VVE, k = 7 fell from −16.3 to −33)."""
+    from gmmcli.core.params import make_params
+    from gmmcli.core.stats import block_statistics, m_step
+
+    rng = seeded("singular em", name)
+    X = np.vstack([rng.normal(size=(60, 5)), rng.normal(size=(4, 5)) * 0.3 + 3.0])  # 4 rows < 5 columns
+    labels = np.r_[np.zeros(60, int), np.ones(4, int)]
+    resp = np.eye(2)[labels]
+    means = np.array([X[labels == j].mean(axis=0) for j in range(2)])
+    params = make_params(resp.mean(axis=0), means, np.stack([np.cov(X.T)] * 2), name)
+    history = []
+    for _ in range(30):
+        stats = block_statistics(X, None, 0, params=params, shift=np.zeros(5))
+        history.append(stats.log_likelihood)
+        params = m_step(stats, 1e-6, previous=params)
+    assert np.all(np.diff(history) >= -1e-9 * np.abs(history[1:])), history
 
 
 # ---------------------------------------------------------------- through EM

@@ -240,10 +240,16 @@ def constrained_model(*, name: str, estimate: Callable, n_cov_parameters: Callab
     from gmmcli.core.models import full
 
     def m_step(moment, nk, means_c, reg_covar, previous=None):
-        covariances = estimate(scatter_matrices(moment, nk, means_c), nk, previous)
+        # reg_covar enters the scatter matrices (W_k + n_k·reg·I, as if every component's rows
+        # were jittered), not the estimate afterwards: the constrained fit then sees no
+        # singular W_k, whose exact optimum puts a zero variance on its null space and drags a
+        # shared volume, shape or orientation after it, which adding reg_covar afterwards
+        # cannot undo (EM's log-likelihood then fell). For the models whose estimate is linear
+        # in W (EEE, VVV, …) the two are the same.
+        W = scatter_matrices(moment, nk, means_c)
         idx = np.arange(means_c.shape[1])
-        covariances[:, idx, idx] += reg_covar
-        return covariances
+        W[:, idx, idx] += reg_covar * np.asarray(nk, dtype=float)[:, None]
+        return estimate(W, nk, previous)
 
     return replace(full.MODEL, name=name, m_step=m_step, n_cov_parameters=n_cov_parameters,
                    rescale_exact=False, mclust_name=name, n_features_only=n_features_only, inner_fit=inner_fit)
