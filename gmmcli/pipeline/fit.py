@@ -316,7 +316,7 @@ def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: b
     source = ImputedSource(engine, shift) if missing else engine
     total_weight = engine.n_samples if engine.sample_weight is None else float(engine.sample_weight.sum())
     e_step = block_statistics_missing if missing else block_statistics
-    seeds = np.random.SeedSequence(req.seed).generate_state(req.n_init, dtype=np.uint64)
+    seeds = restart_seeds(req)
     runs = []
     for restart, seed in enumerate(seeds):
         rng = np.random.default_rng(int(seed))
@@ -337,6 +337,19 @@ def run_restarts(req: FitRequest, engine, shift, start, on_iteration, missing: b
     if all(r.result is None for r in runs):
         raise NumericalError(runs[0].error if len(runs) == 1 else f"all {len(runs)} restarts failed: {runs[0].error}")
     return runs
+
+
+def restart_seeds(req: FitRequest) -> np.ndarray:
+    """One seed per restart (a prefix of the same stream whatever ``n_init``)."""
+    return np.random.SeedSequence(req.seed).generate_state(req.n_init, dtype=np.uint64)
+
+
+def first_start(req: FitRequest, data: TrainingData) -> GaussianMixtureParams:
+    """The first restart's start, exactly as :func:`run_restarts` makes it (select builds it before
+    its workers fork, so that they inherit the hierarchical tree it caches)."""
+    source = ImputedSource(data.engine, data.shift) if data.has_missing else data.engine
+    rng = np.random.default_rng(int(restart_seeds(req)[0]))
+    return starting_point(req, source, data.shift, restart_init(req.init, 0), rng, data.noise)
 
 
 def starting_point(req: FitRequest, source, shift, method: str, rng, noise: Optional[NoiseSetup]):
