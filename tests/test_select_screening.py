@@ -8,9 +8,10 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from scipy.stats import multivariate_normal
 
 from gmmcli.pipeline.select import (
-    SCREEN_MAX_ITER, SCREEN_TOL, Cell, SelectRequest, cells_to_polish, screens, select,
+    SCREEN_MAX_ITER, SCREEN_RTOL, SCREEN_TOL, Cell, SelectRequest, cells_to_polish, screens, select,
 )
 from tests.helpers import SAMPLE, fit_request, gmmcli
 
@@ -60,7 +61,13 @@ def test_only_cells_near_the_best_are_fully_fitted(screened_and_full):
             assert cell.log_likelihood == whole.log_likelihood
     rows = doc["selection"]["rows"]
     assert [r["screened"] for r in rows] == [c.screened for c in cells]
-    assert doc["selection"]["screening"] == {"tol": SCREEN_TOL, "max_iter": SCREEN_MAX_ITER, "polish_within": 10.0}
+    screening = doc["selection"]["screening"]
+    assert screening["max_iter"] == SCREEN_MAX_ITER and screening["polish_within"] == 10.0
+    # mclust's relative 1e-5 of a row's log-likelihood, as one Gaussian fits faithful's rows
+    X = np.loadtxt(FAITHFUL, delimiter=",", skiprows=1)
+    one_gaussian_mean = multivariate_normal(X.mean(axis=0), np.cov(X.T, bias=True)).logpdf(X).mean()
+    assert screening["tol"] == pytest.approx(SCREEN_RTOL * abs(one_gaussian_mean), rel=1e-9)
+    assert screening["tol"] > SCREEN_TOL
 
 
 def test_every_cell_fully_fitted_records_no_screening(screened_and_full):

@@ -378,6 +378,20 @@ def data_prior(data: TrainingData, n_components: int) -> Prior:
     return default_prior(mean + data.shift, cov, n_components, n_samples=int(n))
 
 
+def one_gaussian_log_likelihood(data: TrainingData) -> float:
+    """The mean per-row log-likelihood, in original units, of one Gaussian with the rows' mean and
+    covariance (the k = 1 full fit, computed directly; select scales its screening tolerance by it)."""
+    source = ImputedSource(data.engine, data.shift) if data.has_missing else data.engine
+    stats = source.reduce(partial(one_group_block, shift=data.shift))
+    n = stats.weight
+    mean = stats.sx[0] / n
+    cov = (stats.moment[0] - n * np.outer(mean, mean)) / n
+    sign, log_det = np.linalg.slogdet(cov + 1e-12 * np.trace(cov) / len(cov) * np.eye(len(cov)))
+    d = len(mean)
+    per_row = -0.5 * (d * np.log(2 * np.pi) + log_det + d)
+    return float(per_row + original_units_jacobian(data) / n) if sign > 0 else float("nan")
+
+
 def _report(callback, restart, n_samples, jacobian, n_iter, total):
     callback(restart, n_iter, (total + jacobian) / n_samples)
 

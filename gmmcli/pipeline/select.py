@@ -21,17 +21,19 @@ from gmmcli.io.model_file import Model, write_model
 from gmmcli.pipeline.data import TrainingData, load_training_data, refuse_overwriting_input
 from gmmcli.core.prior import supported_models
 from gmmcli.pipeline.fit import (
-    FitRequest, build_model, choose_restart, data_prior, enforce_strict, first_start, row_log_likelihood_original,
-    run_restarts, validate_fit_request, with_model_scaling, with_noise_column,
+    FitRequest, build_model, choose_restart, data_prior, enforce_strict, first_start, one_gaussian_log_likelihood,
+    row_log_likelihood_original, run_restarts, validate_fit_request, with_model_scaling, with_noise_column,
 )
 from gmmcli.pipeline.lrt import DEFAULT_LEVEL, LrtOptions, sequential_lrt
 from gmmcli.pipeline.noise import NoiseSetup, noise_setup
 from gmmcli.pipeline.replicates import NoiseSampler, RefitSettings
 
 NOISE_ONLY = "noise"  # the covariance_type column of the k = 0 cell
-# The screening pass (see screened_cells): one start per cell, EM to this mean per-row change
-# (mclust stops at a relative 1e-5 of the total, i.e. 1e-5 per row or looser whenever a row's
-# log-likelihood is 1 or more in size) and at most this many iterations.
+# The screening pass (see fitted_cells): one start per cell, EM to mclust's tolerance and at most
+# SCREEN_MAX_ITER iterations. mclust stops when the total log-likelihood changes by less than a
+# relative 1e-5 (of 1 + |L|, in the data's units): a mean per-row change of 1e-5 times the size
+# of a row's log-likelihood, taken here from the one-Gaussian fit, and at least SCREEN_TOL.
+SCREEN_RTOL = 1e-5
 SCREEN_TOL = 1e-5
 SCREEN_MAX_ITER = 200
 DEFAULT_POLISH_WITHIN = 10.0  # criterion units: a BIC difference of 10 is "very strong" evidence (Kass & Raftery)
@@ -155,9 +157,18 @@ def lrt_checks(req: SelectRequest) -> list:
 _WORKER_DATA: Optional[TrainingData] = None
 
 
+_WORKER_BLAS_LIMIT = None
+
+
 def _set_worker_data(data: TrainingData) -> None:
-    global _WORKER_DATA
+    """A worker's set-up: the parsed data, and BLAS limited to one thread for its lifetime (one
+    process per CPU already; each with BLAS's own threads, whose spin-waits then contend for the
+    cores, made small M-steps up to 100 times slower)."""
+    global _WORKER_DATA, _WORKER_BLAS_LIMIT
+    from gmmcli.parallel import single_threaded_blas
+
     _WORKER_DATA = data
+    _WORKER_BLAS_LIMIT = single_threaded_blas()
 
 
 def select(req: SelectRequest, on_cell=None, on_lrt=None) -> SelectResult:
@@ -188,33 +199,36 @@ def select_data(req: SelectRequest, data: TrainingData, on_cell=None, on_lrt=Non
     data.noise = noise_setup(data, req.fit.hypervolume) if req.fit.noise else None
     tasks = [(k, cov, req.fit.seed + s) for s in range(req.seeds) for cov in req.covariance_types
              for k in req.components if k > 0]  # k = 0, the noise alone, needs no fit
-    cells = with_noise_only_cells(req, data, fitted_cells(req, data, tasks, on_cell))
+    screen_tol = screen_tolerance(data) if screens(req) else None
+    cells = with_noise_only_cells(req, data, fitted_cells(req, data, tasks, on_cell, screen_tol))
     per_seed = len(cells) // req.seeds
     main = with_lrt(req, data, cells[:per_seed], on_lrt) if req.lrt else cells[:per_seed]
     best = _choose(main, req.criterion)
     if best is None:
         raise NumericalError("every cell of the grid failed; see the table with --format csv")
     written, notes = cell_to_write(main, best, req.criterion)
-    model = replace(main[written].model, selection=selection_record(req, main))
+    model = replace(main[written].model, selection=selection_record(req, main, screen_tol))
     return SelectResult(tuple(replace(c, model=None) for c in main), best, _count_wins(cells, per_seed, req.criterion),
                         model, b"", 0.0, main[written].notes + notes, falling_likelihood_notes(main),
                         lrt_record(req))
 
 
-def fitted_cells(req: SelectRequest, data: TrainingData, tasks: list, on_cell=None) -> list:
+def fitted_cells(req: SelectRequest, data: TrainingData, tasks: list, on_cell=None,
+                 screen_tol: Optional[float] = None) -> list:
     """The grid's cells, in task order: screened first when that saves work (see screens).
 
-    Screening fits every cell from one start (the first restart's: mclust's hierarchical
-    start by default) to SCREEN_TOL and at most SCREEN_MAX_ITER iterations, as mclust fits
-    every cell. Then only the cells whose criterion is within ``polish_within`` of their
+    Screening (``screen_tol`` given: see screen_tolerance) fits every cell from one start (the
+    first restart's: mclust's hierarchical start by default) to ``screen_tol`` and at most
+    SCREEN_MAX_ITER iterations, as mclust fits every cell. Then only the cells whose criterion is within ``polish_within`` of their
     seed's best get the full fit (every restart, --tol, --max-iter), which is what is chosen
     from. The other cells keep their screening fit (``screened``): they are shown, never
     chosen. Most of a grid is far from the best, and the restarts and the last digits of
     a far cell's log-likelihood cannot change the choice; they were most of the time.
     """
-    if not screens(req):
+    if screen_tol is None:
         return list(_run_cells(req, data, tasks, on_cell))
-    cells = [replace(c, screened=True) for c in _run_cells(screen_request(req), data, tasks, on_cell)]
+    screen = screen_request(req, screen_tol)
+    cells = [replace(c, screened=True) for c in _run_cells(screen, data, tasks, on_cell)]
     chosen = cells_to_polish(cells, req.seeds, req.criterion, req.polish_within)
     polished = _run_cells(req, data, [tasks[i] for i in chosen], on_cell)
     for i, cell in zip(chosen, polished):
@@ -231,9 +245,16 @@ def screens(req: SelectRequest) -> bool:
             and not (req.holdout or req.cv or req.lrt))
 
 
-def screen_request(req: SelectRequest) -> SelectRequest:
-    """The screening pass's settings: the first restart only, SCREEN_TOL, SCREEN_MAX_ITER, never strict."""
-    fit_req = replace(req.fit, n_init=1, tol=max(req.fit.tol, SCREEN_TOL),
+def screen_tolerance(data: TrainingData) -> float:
+    """mclust's relative 1e-5 as a mean per-row change (see SCREEN_RTOL), at least SCREEN_TOL."""
+    per_row = one_gaussian_log_likelihood(data)
+    return max(SCREEN_TOL, SCREEN_RTOL * abs(per_row)) if math.isfinite(per_row) else SCREEN_TOL
+
+
+def screen_request(req: SelectRequest, tol: float = SCREEN_TOL) -> SelectRequest:
+    """The screening pass's settings: the first restart only, ``tol`` (or --tol if looser),
+    SCREEN_MAX_ITER, never strict."""
+    fit_req = replace(req.fit, n_init=1, tol=max(req.fit.tol, tol),
                       max_iter=min(req.fit.max_iter, SCREEN_MAX_ITER), strict=False)
     return replace(req, fit=fit_req)
 
@@ -343,7 +364,7 @@ def falling_likelihood_notes(cells: list) -> tuple:
     return tuple(notes)
 
 
-def selection_record(req: SelectRequest, cells: list) -> dict:
+def selection_record(req: SelectRequest, cells: list, screen_tol: Optional[float] = None) -> dict:
     """What the chosen model file records of the grid (and --lrt's outcome, when it ran)."""
     record = {
         "criterion": req.criterion, "components": list(req.components),
@@ -352,8 +373,8 @@ def selection_record(req: SelectRequest, cells: list) -> dict:
     }
     if req.lrt:
         record["lrt"] = lrt_record(req)
-    if screens(req):
-        screen = screen_request(req).fit
+    if screen_tol is not None:
+        screen = screen_request(req, screen_tol).fit
         record["screening"] = {"tol": screen.tol, "max_iter": screen.max_iter, "polish_within": req.polish_within}
     record["rows"] = [_json_row(c, req.lrt) for c in cells]
     return record
