@@ -5,7 +5,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench bench-mclust bench-bootstrap clean
+.PHONY: demo test bench bench-mclust bench-select bench-bootstrap clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ bench: $(STAMP)  ## benchmarks against scikit-learn, writes BENCHMARKS.md
 
 bench-mclust: $(STAMP)  ## only the comparison with R's mclust (its section of BENCHMARKS.md)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py --mclust-only
+
+bench-select: $(STAMP)  ## select's speed against mclustBIC (wine, wdbc, GvHD) and hc/select on 1e6 x 10 rows
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py --scale-only
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py --select-speed-only
 
 bench-bootstrap: $(STAMP)  ## gmmcli bootstrap and select --lrt against mclust (their section of BENCHMARKS.md)
 	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python benchmarks/run.py --bootstrap-only
