@@ -397,7 +397,7 @@ def select(
     tol: Annotated[float, typer.Option("--tol", metavar="FLOAT", help="Stop when the mean per-row log-likelihood changes by less: stricter than mclust's relative 1e-5 whenever a row's log-likelihood is 0.01 or more in size.")] = 1e-7,
     max_iter: MaxIter = 1000,
     n_init: Annotated[int, typer.Option("--n-init", metavar="N", help="Restarts per cell; the best log-likelihood is kept (with --init hc: the hierarchical start and N-1 k-means++ starts).")] = 3,
-    polish_within: Annotated[float, typer.Option("--polish-within", metavar="GAP", help="Screen first: every cell from its first start to tol 1e-5 (at most 200 iterations), as mclust fits; then the full fit (every --n-init restart, --tol, --max-iter) only for the cells whose criterion is within GAP of the best, and the choice among those. inf: fully fit every cell.")] = 10.0,
+    polish_within: Annotated[float, typer.Option("--polish-within", metavar="GAP", help="Screen first: every cell from its first start to mclust's relative tolerance 1e-5 (at most 200 iterations), as mclust fits; then the full fit (every --n-init restart, --tol, --max-iter) only for the cells whose criterion is within GAP of the best, and the choice among those. inf: fully fit every cell.")] = 10.0,
     init: InitOption = Init.hc,
     missing: FitMissingOption = FitMissing.error,
     seed: Seed = 0,

@@ -292,7 +292,7 @@ def select_table(rows: list, criterion: str, lrt: Optional[dict] = None) -> str:
     what = "highest held-out log-likelihood" if criterion == "holdout" else f"lowest {criterion.upper()}"
     lines.append(f"* chosen: k={best['k']}, {best['covariance_type']} ({what})")
     if any(r.get("screened") for r in rows):
-        lines.append("° screened only (one start, tol 1e-5); the cells within --polish-within of the best got the full fit")
+        lines.append("° screened only (one start, to mclust's tolerance); the cells within --polish-within of the best got the full fit")
     lines += lrt_lines(rows, lrt) if lrt else []
     return "\n".join(lines) + "\n"
 

@@ -68,8 +68,8 @@ def select(X: Any, k: Union[int, Iterable[int]] = range(1, 10), covariance: Unio
     n_jobs : int, default=1
         Worker processes (forked; ``gmmcli select -j 0`` uses one per CPU).
     polish_within : float, default=10.0
-        Screen the grid first (every cell from its first start to a per-row tolerance of 1e-5,
-        at most 200 iterations), then fully fit (``n_init`` restarts, ``tol``) only the cells
+        Screen the grid first (every cell from its first start to mclust's relative tolerance
+        1e-5, at most 200 iterations), then fully fit (``n_init`` restarts, ``tol``) only the cells
         whose criterion is within this of the best, and choose among them; ``math.inf`` fully
         fits every cell. Screened cells have ``screened`` True in the table.
     as_frame : bool, optional
