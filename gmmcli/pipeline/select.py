@@ -82,7 +82,7 @@ class Cell:
     error: Optional[str] = None
     model: Optional[Model] = None
     notes: tuple = ()  # the fit's warnings (collapsed or dead components, failed restarts)
-    screened: bool = False  # only the screening fit (one start, SCREEN_TOL): shown, never chosen
+    screened: bool = False  # only the screening fit (one start, mclust's tolerance): shown, never chosen
     lrt_statistic: Optional[float] = None  # with --lrt: 2 (loglik of the next k - this loglik), if tested
     lrt_p_value: Optional[float] = None
 
@@ -155,9 +155,7 @@ def lrt_checks(req: SelectRequest) -> list:
 
 # The training data of the cells in a worker process (set by the executor's initializer).
 _WORKER_DATA: Optional[TrainingData] = None
-
-
-_WORKER_BLAS_LIMIT = None
+_WORKER_BLAS_LIMIT = None  # the worker's one-thread BLAS limit, kept for the process's lifetime
 
 
 def _set_worker_data(data: TrainingData) -> None:
@@ -219,9 +217,9 @@ def fitted_cells(req: SelectRequest, data: TrainingData, tasks: list, on_cell=No
 
     Screening (``screen_tol`` given: see screen_tolerance) fits every cell from one start (the
     first restart's: mclust's hierarchical start by default) to ``screen_tol`` and at most
-    SCREEN_MAX_ITER iterations, as mclust fits every cell. Then only the cells whose criterion is within ``polish_within`` of their
-    seed's best get the full fit (every restart, --tol, --max-iter), which is what is chosen
-    from. The other cells keep their screening fit (``screened``): they are shown, never
+    SCREEN_MAX_ITER iterations, as mclust fits every cell. Then only the cells whose criterion
+    is within ``polish_within`` of their seed's best get the full fit (every restart, --tol,
+    --max-iter), which is what is chosen from. The other cells keep their screening fit (``screened``): they are shown, never
     chosen. Most of a grid is far from the best, and the restarts and the last digits of
     a far cell's log-likelihood cannot change the choice; they were most of the time.
     """
