@@ -370,22 +370,25 @@ def _map_step(stats, reg_covar, previous=None, *, prior):
 
 def data_prior(data: TrainingData, n_components: int) -> Prior:
     """mclust's default prior from the training rows' column means and covariance (fitted space)."""
+    n, mean, scatter = column_moments(data)
+    cov = scatter / max(n - 1.0, 1.0)  # R's var: n − 1
+    return default_prior(mean + data.shift, cov, n_components, n_samples=int(n))
+
+
+def column_moments(data: TrainingData):
+    """(n, mean about the shift, scatter matrix) of the training rows as one group (fitted space)."""
     source = ImputedSource(data.engine, data.shift) if data.has_missing else data.engine
     stats = source.reduce(partial(one_group_block, shift=data.shift))
     n = stats.weight
     mean = stats.sx[0] / n
-    cov = (stats.moment[0] - n * np.outer(mean, mean)) / max(n - 1.0, 1.0)  # R's var: n − 1
-    return default_prior(mean + data.shift, cov, n_components, n_samples=int(n))
+    return n, mean, stats.moment[0] - n * np.outer(mean, mean)
 
 
 def one_gaussian_log_likelihood(data: TrainingData) -> float:
     """The mean per-row log-likelihood, in original units, of one Gaussian with the rows' mean and
     covariance (the k = 1 full fit, computed directly; select scales its screening tolerance by it)."""
-    source = ImputedSource(data.engine, data.shift) if data.has_missing else data.engine
-    stats = source.reduce(partial(one_group_block, shift=data.shift))
-    n = stats.weight
-    mean = stats.sx[0] / n
-    cov = (stats.moment[0] - n * np.outer(mean, mean)) / n
+    n, mean, scatter = column_moments(data)
+    cov = scatter / n
     sign, log_det = np.linalg.slogdet(cov + 1e-12 * np.trace(cov) / len(cov) * np.eye(len(cov)))
     d = len(mean)
     per_row = -0.5 * (d * np.log(2 * np.pi) + log_det + d)

@@ -249,7 +249,7 @@ def screen_tolerance(data: TrainingData) -> float:
     return max(SCREEN_TOL, SCREEN_RTOL * abs(per_row)) if math.isfinite(per_row) else SCREEN_TOL
 
 
-def screen_request(req: SelectRequest, tol: float = SCREEN_TOL) -> SelectRequest:
+def screen_request(req: SelectRequest, tol: float) -> SelectRequest:
     """The screening pass's settings: the first restart only, ``tol`` (or --tol if looser),
     SCREEN_MAX_ITER, never strict."""
     fit_req = replace(req.fit, n_init=1, tol=max(req.fit.tol, tol),
